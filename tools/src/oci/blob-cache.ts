@@ -1,0 +1,105 @@
+/**
+ * A content-addressed cache of blobs and manifests (`<dir>/blobs/sha256/<hex>`), shared by every
+ * pull. Entries are only added after their digest was verified, and are verified again when read,
+ * so a damaged entry is dropped instead of trusted. Cache failures never fail a pull.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Writable } from "node:stream";
+import { tempPathFor } from "../util/atomic-write.ts";
+import type { Digest } from "../util/digest.ts";
+import { errorMessage } from "../util/errors.ts";
+import { log } from "../util/log.ts";
+
+/** `$XDG_CACHE_HOME/wasm-oci`, else `~/.cache/wasm-oci` (a temp dir when there is no home, as in some sandboxes). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env["XDG_CACHE_HOME"];
+  if (xdg !== undefined && xdg !== "") return join(xdg, "wasm-oci");
+  let home = env["HOME"];
+  if (home === undefined || home === "") {
+    try {
+      home = homedir();
+    } catch {
+      home = "";
+    }
+  }
+  return home ? join(home, ".cache", "wasm-oci") : join(tmpdir(), "wasm-oci-cache");
+}
+
+export class BlobCache {
+  constructor(readonly dir: string) {}
+
+  path(digest: Digest): string {
+    return join(this.dir, "blobs", "sha256", digest.slice("sha256:".length));
+  }
+
+  /** Small entries (manifests, configs): the bytes if present and intact. */
+  async readBytes(digest: Digest): Promise<Buffer | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.path(digest));
+    } catch {
+      return undefined;
+    }
+    if (`sha256:${createHash("sha256").update(bytes).digest("hex")}` !== digest) {
+      await this.drop(digest);
+      return undefined;
+    }
+    return bytes;
+  }
+
+  /**
+   * Streams an entry into `dest` while hashing it. Returns false (and drops the entry) when it is
+   * missing or damaged; the caller then fetches it and must discard what was written.
+   */
+  async copyTo(digest: Digest, dest: Writable, onBytes?: (n: number) => void): Promise<boolean> {
+    const hash = createHash("sha256");
+    try {
+      for await (const chunk of createReadStream(this.path(digest), { highWaterMark: 1 << 20 })) {
+        const b = chunk as Buffer;
+        hash.update(b);
+        onBytes?.(b.length);
+        if (!dest.write(b)) await new Promise<void>((resolve) => dest.once("drain", resolve));
+      }
+    } catch {
+      return false;
+    }
+    if (`sha256:${hash.digest("hex")}` !== digest) {
+      log.warn(`cache entry ${this.path(digest)} is damaged; fetching ${digest} again`);
+      await this.drop(digest);
+      return false;
+    }
+    return true;
+  }
+
+  async putBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
+    await this.store(digest, async (tmp) => {
+      await writeFile(tmp, bytes);
+    });
+  }
+
+  /** Copies an already verified file into the cache. */
+  async putFile(digest: Digest, src: string): Promise<void> {
+    await this.store(digest, (tmp) => copyFile(src, tmp));
+  }
+
+  private async store(digest: Digest, write: (tmp: string) => Promise<void>): Promise<void> {
+    const target = this.path(digest);
+    const tmp = tempPathFor(target);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await write(tmp);
+      await rename(tmp, target);
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      log.warn(`could not store ${digest} in the cache ${this.dir}: ${errorMessage(e)}`);
+    }
+  }
+
+  private async drop(digest: Digest): Promise<void> {
+    await rm(this.path(digest), { force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * OCI image layouts on disk (image-spec image-layout.md): `oci-layout`, `index.json`,
+ * `blobs/sha256/<hex>`, tags as `org.opencontainers.image.ref.name` annotations. Written
+ * deterministically so the same image gives the same bytes.
+ */
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { WasmOciError } from "../util/errors.ts";
+import { replaceDirAtomic, writeFileAtomic } from "../util/atomic-write.ts";
+import type { Digest } from "../util/digest.ts";
+import { imageIndexSchema, type Descriptor, type ImageIndex } from "./manifest.ts";
+import { ANNOTATION_REF_NAME, OCI_INDEX } from "./media-types.ts";
+import type { ImageArtifacts } from "./wasm-image.ts";
+
+export const OCI_LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
+
+export function layoutBlobPath(dir: string, digest: Digest): string {
+  const [alg, hex] = digest.split(":") as [string, string];
+  return join(dir, "blobs", alg, hex);
+}
+
+export async function readLayoutIndex(dir: string): Promise<ImageIndex> {
+  const layoutFile = join(dir, "oci-layout");
+  let layoutText: string;
+  try {
+    layoutText = await readFile(layoutFile, "utf8");
+  } catch {
+    throw new WasmOciError("BAD_LAYOUT", `${dir} is not an OCI image layout: ${layoutFile} is missing`);
+  }
+  try {
+    const v = (JSON.parse(layoutText) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+    if (typeof v !== "string") throw new Error("no imageLayoutVersion");
+  } catch {
+    throw new WasmOciError("BAD_LAYOUT", `${layoutFile}: expected {"imageLayoutVersion": "1.0.0"}`);
+  }
+  const indexFile = join(dir, "index.json");
+  let text: string;
+  try {
+    text = await readFile(indexFile, "utf8");
+  } catch {
+    throw new WasmOciError("BAD_LAYOUT", `${dir} is not an OCI image layout: ${indexFile} is missing`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new WasmOciError("BAD_LAYOUT", `${indexFile} is not valid JSON: ${(e as Error).message}`);
+  }
+  const r = imageIndexSchema.safeParse(json);
+  if (!r.success) {
+    throw new WasmOciError(
+      "BAD_LAYOUT",
+      `${indexFile}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+    );
+  }
+  return r.data;
+}
+
+function refName(d: Descriptor): string | undefined {
+  return d.annotations?.[ANNOTATION_REF_NAME];
+}
+
+/** The index entry a layout reference names: by digest, by tag, or the only entry. */
+export function selectLayoutEntry(index: ImageIndex, dir: string, sel: { tag?: string; digest?: Digest }): Descriptor {
+  const entries = index.manifests as Descriptor[];
+  if (sel.digest !== undefined) {
+    const d = entries.find((m) => m.digest === sel.digest);
+    // A digest not listed in index.json may still be a blob in the layout (a child of an index).
+    return d ?? ({ mediaType: "", digest: sel.digest, size: -1 } as Descriptor);
+  }
+  const tags = entries.map(refName).filter((t): t is string => t !== undefined);
+  if (sel.tag !== undefined) {
+    const d = entries.find((m) => refName(m) === sel.tag) ?? entries.find((m) => refName(m)?.endsWith(`:${sel.tag}`));
+    if (d === undefined) {
+      throw new WasmOciError("TAG_NOT_FOUND", `tag "${sel.tag}" is not in ${join(dir, "index.json")} (tags: ${tags.length ? tags.join(", ") : "none"})`);
+    }
+    return d;
+  }
+  if (entries.length === 1) return entries[0] as Descriptor;
+  throw new WasmOciError(
+    "AMBIGUOUS_LAYOUT",
+    `${join(dir, "index.json")} lists ${entries.length} manifests; name one with oci-layout:${dir}:TAG or @sha256:... (tags: ${tags.length ? tags.join(", ") : "none"})`,
+  );
+}
+
+export async function layoutHasBlob(dir: string, digest: Digest): Promise<boolean> {
+  try {
+    return (await stat(layoutBlobPath(dir, digest))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function indexEntries(image: ImageArtifacts, tags: string[]): Descriptor[] {
+  const base: Descriptor = { mediaType: image.mediaType, digest: image.manifestDigest, size: image.manifestBytes.length };
+  if (tags.length === 0) return [base];
+  return [...new Set(tags)].sort().map((t) => ({ ...base, annotations: { [ANNOTATION_REF_NAME]: t } }));
+}
+
+function indexBytes(manifests: Descriptor[]): string {
+  const index: ImageIndex = { schemaVersion: 2, mediaType: OCI_INDEX, manifests };
+  return JSON.stringify(index);
+}
+
+async function writeBlobs(dir: string, image: ImageArtifacts): Promise<void> {
+  await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
+  await writeFile(layoutBlobPath(dir, image.manifestDigest), image.manifestBytes);
+  for (const b of [image.config, ...image.layers]) {
+    await writeFile(layoutBlobPath(dir, b.descriptor.digest), b.bytes);
+  }
+}
+
+/** Writes a fresh layout holding one image, replacing `dir` as a whole. */
+export async function writeImageLayout(dir: string, image: ImageArtifacts, tags: string[]): Promise<void> {
+  await replaceDirAtomic(dir, async (tmp) => {
+    await writeFile(join(tmp, "oci-layout"), OCI_LAYOUT_CONTENT);
+    await writeBlobs(tmp, image);
+    await writeFile(join(tmp, "index.json"), indexBytes(indexEntries(image, tags)));
+  });
+}
+
+/**
+ * Adds an image to a layout, creating it if needed: a tag already in index.json moves to the new
+ * manifest, other entries stay. index.json is replaced atomically after every blob is in place.
+ */
+export async function addImageToLayout(dir: string, image: ImageArtifacts, tags: string[]): Promise<void> {
+  let existing: Descriptor[] = [];
+  try {
+    await stat(join(dir, "index.json"));
+    existing = (await readLayoutIndex(dir)).manifests as Descriptor[];
+  } catch (e) {
+    if (e instanceof WasmOciError) throw e;
+  }
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, "oci-layout"), OCI_LAYOUT_CONTENT);
+  await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
+  for (const b of [image.config, ...image.layers]) {
+    if (!(await layoutHasBlob(dir, b.descriptor.digest))) await writeFileAtomic(layoutBlobPath(dir, b.descriptor.digest), b.bytes);
+  }
+  await writeFileAtomic(layoutBlobPath(dir, image.manifestDigest), image.manifestBytes);
+  const added = indexEntries(image, tags);
+  const tagSet = new Set(tags);
+  const kept = existing.filter((m) => {
+    const t = refName(m);
+    if (t !== undefined) return !tagSet.has(t);
+    return !(tags.length === 0 && m.digest === image.manifestDigest);
+  });
+  await writeFileAtomic(join(dir, "index.json"), indexBytes([...kept, ...added]));
+}
+
+export async function copyBlobFromLayout(dir: string, digest: Digest, dest: string): Promise<void> {
+  await copyFile(layoutBlobPath(dir, digest), dest);
+}

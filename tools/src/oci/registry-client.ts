@@ -1,0 +1,274 @@
+/**
+ * One registry's distribution API (OCI distribution spec v1.1): manifests, blobs, uploads,
+ * mounts and tags. Authentication and retries are below it (token-flow.ts, http.ts).
+ */
+import type { Readable } from "node:stream";
+import { WasmOciError } from "../util/errors.ts";
+import { sha256Digest, type Digest } from "../util/digest.ts";
+import { header, urlForLog, type HttpClient, type HttpRequest, type HttpResponse, type RequestBody } from "./http.ts";
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from "./media-types.ts";
+import { Authenticator, repositoryScope, UnauthorizedError, type CredentialLookup } from "./token-flow.ts";
+import { schemeFor } from "./transport-security.ts";
+
+export interface RegistryClientOptions {
+  /** host[:port] as used on the wire. */
+  registry: string;
+  insecure: boolean;
+  http: HttpClient;
+  credentials: CredentialLookup;
+  /** Uploads larger than this are sent in PATCH chunks. */
+  chunkThreshold?: number;
+  chunkSize?: number;
+}
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  digest: Digest;
+  /** Content-Type as the registry sent it, without parameters. */
+  contentType: string | undefined;
+}
+
+/** Blob content to upload: in memory, or a function giving a fresh stream of bytes [start, end) each call. */
+export type BlobSource = { size: number; bytes: Uint8Array } | { size: number; open(start: number, end: number): Readable };
+
+export const DEFAULT_CHUNK_THRESHOLD = 64 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024;
+
+/** Error codes of the distribution spec body: {"errors":[{"code","message"}]}. */
+async function registryErrorText(res: HttpResponse): Promise<string> {
+  const text = await res.body.text().catch(() => "");
+  try {
+    const parsed = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+    if (Array.isArray(parsed.errors) && parsed.errors.length > 0) {
+      return parsed.errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ");
+    }
+  } catch {
+    // not JSON
+  }
+  return text.trim().slice(0, 300);
+}
+
+export class RegistryClient {
+  readonly registry: string;
+  readonly base: string;
+  private readonly auth: Authenticator;
+  private readonly chunkThreshold: number;
+  private readonly chunkSize: number;
+
+  constructor(private readonly options: RegistryClientOptions) {
+    this.registry = options.registry;
+    const scheme = schemeFor(options.registry, options.insecure);
+    this.base = `${scheme}://${options.registry}`;
+    this.auth = new Authenticator(options.registry, options.http, options.credentials, options.insecure);
+    this.chunkThreshold = options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  }
+
+  private url(repository: string, rest: string): URL {
+    return new URL(`${this.base}/v2/${repository}/${rest}`);
+  }
+
+  private send(req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
+    return this.auth.send(req, scopes);
+  }
+
+  private async fail(res: HttpResponse, what: string, code?: string): Promise<never> {
+    if (res.status === 401 || res.status === 403) {
+      await res.body.dump().catch(() => undefined);
+      throw new UnauthorizedError(this.registry, res.status, undefined);
+    }
+    const detail = await registryErrorText(res);
+    const c = code ?? (res.status === 404 ? "NOT_FOUND" : "REGISTRY_ERROR");
+    throw new WasmOciError(c, `${what}: ${this.registry} answered HTTP ${res.status}${detail ? ` (${detail})` : ""}`, {
+      details: { status: res.status, registry: this.registry },
+    });
+  }
+
+  /** GET a manifest by tag or digest; refuses bodies over 4 MiB before and while reading. */
+  async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
+    const url = this.url(repository, `manifests/${reference}`);
+    const res = await this.send({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT } }, [repositoryScope(repository, "pull")]);
+    if (res.status !== 200) await this.fail(res, `manifest ${repository}:${reference}`, res.status === 404 ? "MANIFEST_NOT_FOUND" : undefined);
+    const length = Number(header(res, "content-length") ?? "-1");
+    if (length > MAX_MANIFEST_BYTES) {
+      await res.body.dump().catch(() => undefined);
+      throw tooLarge(`${this.registry}/${repository}:${reference}`, length);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > MAX_MANIFEST_BYTES) {
+        res.body.destroy();
+        throw tooLarge(`${this.registry}/${repository}:${reference}`, size);
+      }
+      chunks.push(b);
+    }
+    const bytes = Buffer.concat(chunks);
+    const contentType = header(res, "content-type")?.split(";")[0]?.trim();
+    return { bytes, digest: sha256Digest(bytes), contentType };
+  }
+
+  /** HEAD a manifest: its digest, or undefined if it does not exist. */
+  async headManifest(repository: string, reference: string): Promise<{ digest?: Digest; size?: number; mediaType?: string } | undefined> {
+    const res = await this.send(
+      { method: "HEAD", url: this.url(repository, `manifests/${reference}`), headers: { accept: MANIFEST_ACCEPT } },
+      [repositoryScope(repository, "pull")],
+    );
+    await res.body.dump().catch(() => undefined);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) await this.fail(res, `HEAD manifest ${repository}:${reference}`);
+    const d = header(res, "docker-content-digest");
+    const len = header(res, "content-length");
+    const mt = header(res, "content-type");
+    return {
+      ...(d !== undefined && /^sha256:[a-f0-9]{64}$/.test(d) ? { digest: d as Digest } : {}),
+      ...(len !== undefined ? { size: Number(len) } : {}),
+      ...(mt !== undefined ? { mediaType: mt } : {}),
+    };
+  }
+
+  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
+    const res = await this.send(
+      { method: "PUT", url: this.url(repository, `manifests/${reference}`), headers: { "content-type": mediaType }, body: bytes },
+      [repositoryScope(repository, "push")],
+    );
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202) await this.fail(res, `PUT manifest ${repository}:${reference}`);
+    await res.body.dump().catch(() => undefined);
+    const digest = sha256Digest(bytes);
+    const answered = header(res, "docker-content-digest");
+    if (answered !== undefined && /^sha256:/.test(answered) && answered !== digest) {
+      throw new WasmOciError("DIGEST_MISMATCH", `registry ${this.registry} stored manifest ${repository}:${reference} as ${answered}, expected ${digest}`);
+    }
+    return digest;
+  }
+
+  async blobExists(repository: string, digest: Digest): Promise<boolean> {
+    const res = await this.send({ method: "HEAD", url: this.url(repository, `blobs/${digest}`) }, [repositoryScope(repository, "pull")]);
+    await res.body.dump().catch(() => undefined);
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    return this.fail(res, `HEAD blob ${repository}@${digest}`);
+  }
+
+  /** GET a blob; redirects to storage are followed without our Authorization. The caller verifies the digest. */
+  async getBlob(repository: string, digest: Digest): Promise<{ body: Readable; size: number | undefined }> {
+    const res = await this.send({ method: "GET", url: this.url(repository, `blobs/${digest}`) }, [repositoryScope(repository, "pull")]);
+    if (res.status !== 200) await this.fail(res, `blob ${repository}@${digest}`, res.status === 404 ? "BLOB_NOT_FOUND" : undefined);
+    const len = header(res, "content-length");
+    return { body: res.body, size: len !== undefined ? Number(len) : undefined };
+  }
+
+  /** Cross-repository mount; false when the registry started an upload instead (the blob is then pushed normally). */
+  async mountBlob(repository: string, digest: Digest, from: string): Promise<boolean> {
+    const url = this.url(repository, "blobs/uploads/");
+    url.searchParams.set("mount", digest);
+    url.searchParams.set("from", from);
+    const res = await this.send({ method: "POST", url, headers: { "content-length": "0" } }, [
+      repositoryScope(repository, "push"),
+      repositoryScope(from, "pull"),
+    ]);
+    await res.body.dump().catch(() => undefined);
+    if (res.status === 201) return true;
+    if (res.status === 202) {
+      // An upload session was opened instead; it is abandoned and expires on the registry.
+      return false;
+    }
+    return this.fail(res, `mount ${digest} from ${from} into ${repository}`);
+  }
+
+  /** Uploads a blob: POST then one PUT, or PATCH chunks then PUT above the threshold. */
+  async uploadBlob(repository: string, digest: Digest, source: BlobSource, onProgress?: (bytes: number) => void): Promise<void> {
+    const scopes = [repositoryScope(repository, "push")];
+    const start = await this.send({ method: "POST", url: this.url(repository, "blobs/uploads/"), headers: { "content-length": "0" } }, scopes);
+    if (start.status !== 202) await this.fail(start, `start upload of ${digest} to ${repository}`);
+    await start.body.dump().catch(() => undefined);
+    let location = this.location(start, `start upload of ${digest}`);
+    const minChunk = Number(header(start, "oci-chunk-min-length") ?? "0");
+
+    if (source.size <= this.chunkThreshold) {
+      const url = new URL(location);
+      url.searchParams.set("digest", digest);
+      const res = await this.send(
+        {
+          method: "PUT",
+          url,
+          headers: { "content-type": "application/octet-stream", "content-length": String(source.size) },
+          body: bodyOf(source, 0, source.size),
+        },
+        scopes,
+      );
+      if (res.status !== 201) await this.fail(res, `upload of ${digest} to ${repository}`, digestCode(res));
+      await res.body.dump().catch(() => undefined);
+      onProgress?.(source.size);
+      return;
+    }
+
+    const chunk = Math.max(this.chunkSize, Number.isFinite(minChunk) ? minChunk : 0);
+    for (let offset = 0; offset < source.size; offset += chunk) {
+      const end = Math.min(source.size, offset + chunk);
+      const res = await this.send(
+        {
+          method: "PATCH",
+          url: new URL(location),
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-length": String(end - offset),
+            "content-range": `${offset}-${end - 1}`,
+          },
+          body: bodyOf(source, offset, end),
+          retry: false,
+        },
+        scopes,
+      );
+      if (res.status !== 202) await this.fail(res, `upload chunk ${offset}-${end - 1} of ${digest} to ${repository}`);
+      await res.body.dump().catch(() => undefined);
+      location = this.location(res, `upload chunk of ${digest}`);
+      onProgress?.(end - offset);
+    }
+    const url = new URL(location);
+    url.searchParams.set("digest", digest);
+    const res = await this.send({ method: "PUT", url, headers: { "content-length": "0" } }, scopes);
+    if (res.status !== 201) await this.fail(res, `finish upload of ${digest} to ${repository}`, digestCode(res));
+    await res.body.dump().catch(() => undefined);
+  }
+
+  async listTags(repository: string): Promise<string[]> {
+    const tags: string[] = [];
+    let url: URL | undefined = this.url(repository, "tags/list");
+    for (let page = 0; url !== undefined && page < 1000; page++) {
+      const res: HttpResponse = await this.send({ method: "GET", url }, [repositoryScope(repository, "pull")]);
+      if (res.status !== 200) await this.fail(res, `tags of ${repository}`);
+      const body = (await res.body.json()) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      const link = header(res, "link");
+      const m = link !== undefined ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+      url = m?.[1] !== undefined ? new URL(m[1], url) : undefined;
+    }
+    return tags;
+  }
+
+  private location(res: HttpResponse, what: string): string {
+    const loc = header(res, "location");
+    if (loc === undefined) throw new WasmOciError("REGISTRY_ERROR", `${what}: ${this.registry} sent no Location header`);
+    return new URL(loc, res.url).toString();
+  }
+
+  toString(): string {
+    return urlForLog(new URL(this.base));
+  }
+}
+
+function digestCode(res: HttpResponse): string | undefined {
+  return res.status === 400 ? "UPLOAD_REJECTED" : undefined;
+}
+
+function bodyOf(source: BlobSource, start: number, end: number): RequestBody {
+  if ("bytes" in source) return source.bytes.subarray(start, end);
+  return () => source.open(start, end);
+}
+
+function tooLarge(what: string, size: number): WasmOciError {
+  return new WasmOciError("MANIFEST_TOO_LARGE", `manifest ${what} is ${size} bytes; manifests over ${MAX_MANIFEST_BYTES} bytes (4 MiB) are refused`);
+}

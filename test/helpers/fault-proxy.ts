@@ -1,0 +1,362 @@
+/**
+ * A loopback HTTP proxy in front of a registry that records every request and injects faults.
+ * Point the client at `proxy.host` instead of the registry's host; the Host header is passed
+ * through unchanged, so the registry's upload `Location`s point back at the proxy too.
+ *
+ *   const proxy = await startFaultProxy(reg.host);
+ *   proxy.setRules([
+ *     { method: "GET", path: /\/manifests\//, nth: 1, action: { kind: "status", status: 503 } },
+ *     { method: "GET", path: /\/blobs\/sha256:/, action: { kind: "reset", afterBytes: 65536 } },
+ *     { path: /\/blobs\//, nth: "all", action: { kind: "corrupt" } },
+ *   ]);
+ *   proxy.requests        // [{ seq, method, path, headers, status, fault, ... }] in arrival order
+ *   proxy.clear();        // forget the log and the rules' occurrence counters
+ *
+ * Rules match on method (optional) and a path regex (path includes the query). `nth` picks which
+ * matching occurrences get the fault: 1-based number, list of numbers, or "all"; default 1 (the
+ * first match only, i.e. "fail once, then pass"). The first rule whose occurrence is selected wins.
+ *
+ * Actions:
+ *  - status:   answer with this status (and headers/body) without contacting the registry,
+ *              e.g. 503, or 429 with { "retry-after": "2" }.
+ *  - reset:    forward, send the headers and `afterBytes` of the body, then a TCP reset.
+ *  - truncate: forward, send the headers (with the full Content-Length) and `afterBytes` of the
+ *              body, then close the connection cleanly.
+ *  - corrupt:  forward with the same length but one byte changed at `offset` (default: middle).
+ *  - redirect: answer `status` (default 307) with Location = `location(path)`.
+ *  - delay:    wait `ms`, then forward normally.
+ *
+ * `startRecordingServer()` is the "other host" for redirect tests: it records whether requests
+ * carried an Authorization header and, like blob storage behind a pre-signed URL, serves them from
+ * an upstream with its OWN credentials (`upstreamAuthorization`), never the client's.
+ */
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+export type FaultAction =
+  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string | Uint8Array }
+  | { kind: "reset"; afterBytes: number }
+  | { kind: "truncate"; afterBytes: number }
+  | { kind: "corrupt"; offset?: number }
+  | { kind: "redirect"; location: (path: string) => string; status?: 301 | 302 | 303 | 307 | 308 }
+  | { kind: "delay"; ms: number };
+
+export interface FaultRule {
+  method?: string;
+  path: RegExp;
+  nth?: number | number[] | "all";
+  action: FaultAction;
+}
+
+export interface ProxiedRequest {
+  seq: number;
+  /** ms since epoch when the request arrived. */
+  time: number;
+  method: string;
+  /** Path and query. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  hasAuthorization: boolean;
+  /** Status the client received (0 when the connection was cut before headers). */
+  status: number;
+  /** The fault applied, if any ("status:503", "reset", ...). */
+  fault?: string;
+  /** Upstream response Content-Length, when known. */
+  upstreamLength?: number;
+}
+
+export interface FaultProxy {
+  /** "127.0.0.1:PORT" */
+  host: string;
+  port: number;
+  url: string;
+  target: string;
+  requests: ProxiedRequest[];
+  setRules(rules: FaultRule[]): void;
+  addRule(rule: FaultRule): void;
+  /** Clears the request log, the rules and their counters. */
+  clear(): void;
+  /** Requests whose method matches and whose path matches the regex. */
+  matching(method: string | undefined, path: RegExp): ProxiedRequest[];
+  stop(): Promise<void>;
+}
+
+function track(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  return sockets;
+}
+
+async function listenLoopback(server: Server, port = 0, host = "127.0.0.1"): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  return typeof addr === "object" && addr !== null ? addr.port : 0;
+}
+
+async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  for (const s of sockets) s.destroy();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+function hopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    if (["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"].includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Forwards `req` to `target` ("host:port"); resolves with the upstream response. */
+function forward(
+  req: IncomingMessage,
+  target: string,
+  headers: Record<string, string | string[]>,
+  onError: (e: Error) => void,
+): Promise<IncomingMessage> {
+  const [hostname, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+  return new Promise<IncomingMessage>((resolve) => {
+    const up = httpRequest({ hostname, port, method: req.method, path: req.url, headers, timeout: 60_000 }, resolve);
+    up.on("error", onError);
+    up.on("timeout", () => up.destroy(new Error("upstream timeout")));
+    req.pipe(up);
+  });
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  let rules: Array<{ rule: FaultRule; seen: number }> = [];
+  const requests: ProxiedRequest[] = [];
+  let seq = 0;
+
+  const pick = (method: string, path: string): FaultAction | undefined => {
+    let chosen: FaultAction | undefined;
+    for (const r of rules) {
+      if (r.rule.method !== undefined && r.rule.method.toUpperCase() !== method) continue;
+      if (!r.rule.path.test(path)) continue;
+      r.seen++;
+      const nth = r.rule.nth ?? 1;
+      const hit = nth === "all" || (Array.isArray(nth) ? nth.includes(r.seen) : nth === r.seen);
+      if (hit && chosen === undefined) chosen = r.rule.action;
+    }
+    return chosen;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = (req.method ?? "GET").toUpperCase();
+    const path = req.url ?? "/";
+    const rec: ProxiedRequest = {
+      seq: ++seq,
+      time: Date.now(),
+      method,
+      path,
+      headers: { ...req.headers },
+      hasAuthorization: req.headers.authorization !== undefined,
+      status: 0,
+    };
+    requests.push(rec);
+    const action = pick(method, path);
+    if (action?.kind === "status") {
+      rec.fault = `status:${action.status}`;
+      rec.status = action.status;
+      req.resume();
+      const body = action.body ?? "";
+      res.writeHead(action.status, { "content-length": String(Buffer.byteLength(body)), ...(action.headers ?? {}) });
+      res.end(body);
+      return;
+    }
+    if (action?.kind === "redirect") {
+      const status = action.status ?? 307;
+      rec.fault = `redirect:${status}`;
+      rec.status = status;
+      req.resume();
+      res.writeHead(status, { location: action.location(path), "content-length": "0" });
+      res.end();
+      return;
+    }
+    if (action?.kind === "delay") {
+      rec.fault = `delay:${action.ms}`;
+      await new Promise((r) => setTimeout(r, action.ms));
+    }
+    const upstream = await forward(req, target, hopByHop(req.headers), (e) => {
+      if (!res.headersSent) {
+        rec.status = 502;
+        res.writeHead(502, { "content-type": "text/plain" });
+        res.end(`fault-proxy: upstream error: ${e.message}`);
+      } else {
+        res.destroy();
+      }
+    });
+    const status = upstream.statusCode ?? 502;
+    const len = upstream.headers["content-length"];
+    if (len !== undefined) rec.upstreamLength = Number(len);
+    const headers = hopByHop(upstream.headers);
+    if (action?.kind === "reset" || action?.kind === "truncate") {
+      rec.fault = action.kind;
+      rec.status = status;
+      res.writeHead(status, headers);
+      let sent = 0;
+      let cut = false;
+      const socket = res.socket;
+      const cutNow = (): void => {
+        if (cut) return;
+        cut = true;
+        upstream.destroy();
+        if (socket === null) return;
+        if (action.kind === "reset") socket.resetAndDestroy();
+        else socket.end();
+      };
+      upstream.on("data", (chunk: Buffer) => {
+        if (cut) return;
+        const room = action.afterBytes - sent;
+        if (chunk.length < room) {
+          sent += chunk.length;
+          res.write(chunk);
+          return;
+        }
+        if (room > 0) res.write(chunk.subarray(0, room));
+        sent += room;
+        // Let the partial body reach the client before the connection is cut.
+        setTimeout(cutNow, 50);
+      });
+      upstream.on("end", () => setTimeout(cutNow, 50));
+      return;
+    }
+    rec.status = status;
+    res.writeHead(status, headers);
+    if (action?.kind === "corrupt") {
+      rec.fault = "corrupt";
+      const total = len !== undefined ? Number(len) : undefined;
+      const offset = action.offset ?? (total !== undefined ? Math.floor(total / 2) : 0);
+      let pos = 0;
+      upstream.on("data", (chunk: Buffer) => {
+        if (offset >= pos && offset < pos + chunk.length) {
+          const copy = Buffer.from(chunk);
+          copy[offset - pos] = (copy[offset - pos] ?? 0) ^ 0xff;
+          res.write(copy);
+        } else {
+          res.write(chunk);
+        }
+        pos += chunk.length;
+      });
+      upstream.on("end", () => res.end());
+      upstream.on("error", () => res.destroy());
+      return;
+    }
+    upstream.pipe(res);
+    upstream.on("error", () => res.destroy());
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(`fault-proxy: ${String(e)}`);
+    });
+  });
+  const sockets = track(server);
+  const port = await listenLoopback(server);
+  const host = `127.0.0.1:${port}`;
+  return {
+    host,
+    port,
+    url: `http://${host}`,
+    target,
+    requests,
+    setRules(next) {
+      rules = next.map((rule) => ({ rule, seen: 0 }));
+    },
+    addRule(rule) {
+      rules.push({ rule, seen: 0 });
+    },
+    clear() {
+      rules = [];
+      requests.length = 0;
+    },
+    matching(method, path) {
+      return requests.filter((r) => (method === undefined || r.method === method.toUpperCase()) && path.test(r.path));
+    },
+    async stop() {
+      await closeServer(server, sockets);
+    },
+  };
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  hasAuthorization: boolean;
+}
+
+export interface RecordingServer {
+  /** Port on loopback; reachable as 127.0.0.1:PORT and, when IPv6 loopback exists, [::1]:PORT. */
+  port: number;
+  /** "localhost:PORT": a different host name (and port) from the registry's 127.0.0.1. */
+  host: string;
+  url: string;
+  requests: RecordedRequest[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The other end of a cross-host redirect. Records every request; when `upstream` ("host:port")
+ * is given, serves the request from it with `upstreamAuthorization` (the server's own credential),
+ * else answers 404.
+ */
+export async function startRecordingServer(opts: { upstream?: string; upstreamAuthorization?: string } = {}): Promise<RecordingServer> {
+  const requests: RecordedRequest[] = [];
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    requests.push({
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      headers: { ...req.headers },
+      hasAuthorization: req.headers.authorization !== undefined,
+    });
+    if (opts.upstream === undefined) {
+      req.resume();
+      res.writeHead(404, { "content-length": "0" }).end();
+      return;
+    }
+    const headers = hopByHop(req.headers);
+    delete headers["authorization"];
+    headers["host"] = opts.upstream;
+    if (opts.upstreamAuthorization !== undefined) headers["authorization"] = opts.upstreamAuthorization;
+    void forward(req, opts.upstream, headers, () => {
+      if (!res.headersSent) res.writeHead(502).end();
+      else res.destroy();
+    }).then((up) => {
+      res.writeHead(up.statusCode ?? 502, hopByHop(up.headers));
+      up.pipe(res);
+    });
+  };
+  const v4 = createServer(handler);
+  const v4Sockets = track(v4);
+  const port = await listenLoopback(v4);
+  // "localhost" may resolve to ::1 first; answer there too when the machine has IPv6 loopback.
+  const v6 = createServer(handler);
+  const v6Sockets = track(v6);
+  const v6Up = await listenLoopback(v6, port, "::1").then(
+    () => true,
+    () => false,
+  );
+  return {
+    port,
+    host: `localhost:${port}`,
+    url: `http://localhost:${port}`,
+    requests,
+    async stop() {
+      await closeServer(v4, v4Sockets);
+      if (v6Up) await closeServer(v6, v6Sockets);
+    },
+  };
+}

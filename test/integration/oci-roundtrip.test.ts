@@ -1,0 +1,276 @@
+/**
+ * wasm-oci push / pull / image against the real registry without auth: round trips by tag and by
+ * digest for a core module and a component, what lands in the registry (checked with raw HTTP),
+ * --metadata, the content-addressed cache, --dry-run, tags and annotations, --mount-from, mirrors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFile, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
+import { runCli, hermeticEnv } from "../helpers/cli.ts";
+import { makeTmp, writeJson, listFiles, type Tmp } from "../helpers/tmp.ts";
+import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
+import { coreModule, interfaceComponent, writeFixture, INTERFACE_COMPONENT_EXPORTS, INTERFACE_COMPONENT_IMPORTS } from "../helpers/wasm-fixtures.ts";
+import { getBlob, getManifest, listTags, firstDigest, jsonLeaves, sha256, WASM_CONFIG, WASM_LAYER, OCI_MANIFEST } from "../helpers/oci-http.ts";
+import { freePort } from "../helpers/processes.ts";
+
+const EPOCH = "1700000000"; // 2023-11-14T22:13:20Z
+
+describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-registry)", () => {
+  let reg: Registry;
+  let proxy: FaultProxy;
+  let tmp: Tmp;
+  let env: Record<string, string | undefined>;
+  let core: Buffer;
+  let comp: Buffer;
+  let corePath: string;
+  let compPath: string;
+  const pushed: Record<string, string> = {};
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = await startFaultProxy(reg.host);
+    tmp = await makeTmp("oci-roundtrip");
+    env = hermeticEnv(tmp.dir, { SOURCE_DATE_EPOCH: EPOCH });
+    core = Buffer.from(await coreModule());
+    comp = Buffer.from(await interfaceComponent());
+    corePath = await writeFixture(tmp.dir, "in/core.wasm", core);
+    compPath = await writeFixture(tmp.dir, "in/app.wasm", comp);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await reg?.stop();
+    await tmp?.cleanup();
+  });
+
+  async function push(input: string, ref: string, ...extra: string[]): Promise<string> {
+    const r = await runCli(["push", input, ref, ...extra], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const digest = firstDigest(r.stdout);
+    expect(digest, `push printed no digest on stdout: ${r.stdout}`).toBeDefined();
+    return digest as string;
+  }
+
+  it("pushes a core module; the registry holds a CNCF wasm artifact (os wasip1)", async () => {
+    const digest = await push(corePath, `${reg.host}/rt/core:v1`);
+    pushed["core"] = digest;
+    const m = await getManifest(reg, "rt/core", "v1");
+    expect(m.status).toBe(200);
+    expect(m.digest).toBe(digest);
+    const manifest = m.json as { mediaType?: string; config: { mediaType: string; digest: string }; layers: Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string> }> };
+    expect(manifest.mediaType ?? m.mediaType).toBe(OCI_MANIFEST);
+    expect(manifest.config.mediaType).toBe(WASM_CONFIG);
+    expect(manifest.layers).toHaveLength(1);
+    expect(manifest.layers[0]?.mediaType).toBe(WASM_LAYER);
+    expect(manifest.layers[0]?.digest).toBe(sha256(core));
+    expect(manifest.layers[0]?.size).toBe(core.length);
+    expect(manifest.layers[0]?.annotations?.["org.opencontainers.image.title"]).toBe("core.wasm");
+    const config = JSON.parse((await getBlob(reg, "rt/core", manifest.config.digest)).toString("utf8")) as Record<string, unknown>;
+    expect(config["architecture"]).toBe("wasm");
+    expect(config["os"]).toBe("wasip1");
+    expect(config["layerDigests"]).toEqual([sha256(core)]);
+  });
+
+  it("pushes a component; the config lists its top-level imports and exports (os wasip2)", async () => {
+    const digest = await push(compPath, `${reg.host}/rt/app:v1`);
+    pushed["app"] = digest;
+    const m = await getManifest(reg, "rt/app", "v1");
+    expect(m.digest).toBe(digest);
+    const manifest = m.json as { config: { digest: string }; layers: Array<{ digest: string }> };
+    expect(manifest.layers[0]?.digest).toBe(sha256(comp));
+    const config = JSON.parse((await getBlob(reg, "rt/app", manifest.config.digest)).toString("utf8")) as {
+      os: string;
+      created?: string;
+      component: { exports: string[]; imports: string[] };
+    };
+    expect(config.os).toBe("wasip2");
+    expect([...config.component.exports].sort()).toEqual([...INTERFACE_COMPONENT_EXPORTS].sort());
+    expect([...config.component.imports].sort()).toEqual([...INTERFACE_COMPONENT_IMPORTS].sort());
+    expect(Date.parse(config.created ?? "")).toBe(Number(EPOCH) * 1000);
+  });
+
+  for (const kind of ["core", "app"] as const) {
+    it(`pulls the ${kind} back by tag and by digest, byte for byte`, async () => {
+      const original = kind === "core" ? core : comp;
+      const digest = pushed[kind];
+      expect(digest).toBeDefined();
+      const byTag = tmp.path(`out/${kind}-tag.wasm`);
+      const r1 = await runCli(["pull", `${reg.host}/rt/${kind}:v1`, "-o", byTag], { env });
+      expect(r1.code, r1.stderr).toBe(0);
+      expect(await readFile(byTag)).toEqual(original);
+      const byDigest = tmp.path(`out/${kind}-digest.wasm`);
+      const r2 = await runCli(["pull", `oci://${reg.host}/rt/${kind}@${digest}`, "-o", byDigest], { env });
+      expect(r2.code, r2.stderr).toBe(0);
+      expect(await readFile(byDigest)).toEqual(original);
+      // Tag and digest together, plus --digest: all must agree.
+      const both = tmp.path(`out/${kind}-both.wasm`);
+      const r3 = await runCli(["pull", `${reg.host}/rt/${kind}:v1@${digest}`, "-o", both, "--digest", digest as string], { env });
+      expect(r3.code, r3.stderr).toBe(0);
+      expect(await readFile(both)).toEqual(original);
+    });
+  }
+
+  it("refuses a manifest whose digest is not the one asked for with --digest (exit 1, no output)", async () => {
+    const out = tmp.path("out/wrong-digest/app.wasm");
+    const wrong = `sha256:${"0".repeat(64)}`;
+    const r = await runCli(["pull", `${reg.host}/rt/app:v1`, "-o", out, "--digest", wrong], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/digest/i);
+    expect(r.stderr).toContain(wrong);
+    expect(existsSync(out)).toBe(false);
+    expect(await listFiles(tmp.path("out/wrong-digest"))).toEqual([]);
+  });
+
+  it("--metadata records reference, manifest digest, layer digest, size, media types, annotations and config", async () => {
+    const out = tmp.path("out/meta/app.wasm");
+    const metaPath = tmp.path("out/meta/app.json");
+    const ref = `${reg.host}/rt/app:v1`;
+    const r = await runCli(["pull", ref, "-o", out, "--metadata", metaPath], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const meta = JSON.parse(await readFile(metaPath, "utf8")) as unknown;
+    const leaves = jsonLeaves(meta);
+    const text = JSON.stringify(meta);
+    expect(text).toContain(`${reg.host}/rt/app`);
+    expect(leaves).toContain(pushed["app"]);
+    expect(leaves).toContain(sha256(comp));
+    expect(leaves).toContain(comp.length);
+    expect(leaves).toContain(WASM_LAYER);
+    expect(leaves).toContain(WASM_CONFIG);
+    expect(leaves).toContain("app.wasm"); // the title annotation
+    expect(leaves).toContain("wasip2"); // from the config
+    for (const e of INTERFACE_COMPONENT_EXPORTS) expect(leaves).toContain(e);
+  });
+
+  it("pushes every --tag and the --annotation values", async () => {
+    const digest = await push(compPath, `${reg.host}/rt/tags:main`, "--tag", "t1", "--tag", "t2", "--annotation", "org.opencontainers.image.version=1.2.3", "--annotation", "com.example.team=wasm");
+    expect((await listTags(reg, "rt/tags")).sort()).toEqual(["main", "t1", "t2"]);
+    for (const t of ["main", "t1", "t2"]) expect((await getManifest(reg, "rt/tags", t)).digest).toBe(digest);
+    const m = (await getManifest(reg, "rt/tags", "main")).json as { annotations?: Record<string, string> };
+    expect(m.annotations?.["org.opencontainers.image.version"]).toBe("1.2.3");
+    expect(m.annotations?.["com.example.team"]).toBe("wasm");
+  });
+
+  it("--json prints one JSON document carrying the digest", async () => {
+    const r = await runCli(["push", compPath, `${reg.host}/rt/json:v1`, "--json"], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as unknown;
+    expect(jsonLeaves(doc)).toContain((await getManifest(reg, "rt/json", "v1")).digest);
+    const out = tmp.path("out/json.wasm");
+    const p = await runCli(["pull", `${reg.host}/rt/json:v1`, "-o", out, "--json"], { env });
+    expect(p.code, p.stderr).toBe(0);
+    expect(jsonLeaves(JSON.parse(p.stdout) as unknown)).toContain(sha256(comp));
+  });
+
+  it("second pull of the same digest with --cache-dir makes no blob request", async () => {
+    const cache = tmp.path("cache");
+    const ref = `${proxy.host}/rt/app@${pushed["app"]}`;
+    proxy.clear();
+    const r1 = await runCli(["pull", ref, "-o", tmp.path("out/c1.wasm"), "--cache-dir", cache], { env });
+    expect(r1.code, r1.stderr).toBe(0);
+    // The first pull did fetch the blobs through the proxy (so the check below can fail).
+    expect(proxy.matching("GET", /\/blobs\/sha256:/).length).toBeGreaterThan(0);
+    proxy.clear();
+    const r2 = await runCli(["pull", ref, "-o", tmp.path("out/c2.wasm"), "--cache-dir", cache], { env });
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(proxy.matching(undefined, /\/blobs\//)).toEqual([]);
+    expect(await readFile(tmp.path("out/c2.wasm"))).toEqual(comp);
+  });
+
+  it("--dry-run sends no write request and prints the digest a real push then produces", async () => {
+    proxy.clear();
+    const ref = `${proxy.host}/rt/dry:v1`;
+    const dry = await runCli(["push", compPath, ref, "--dry-run"], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    const writes = proxy.requests.filter((q) => !["GET", "HEAD"].includes(q.method));
+    expect(writes.map((q) => `${q.method} ${q.path}`)).toEqual([]);
+    expect((await getManifest(reg, "rt/dry", "v1")).status).toBe(404);
+    const dryDigest = firstDigest(dry.stdout);
+    expect(dryDigest).toBeDefined();
+    const real = await push(compPath, ref);
+    expect(real).toBe(dryDigest);
+  });
+
+  it("image writes a reproducible OCI layout (SOURCE_DATE_EPOCH), and push oci-layout: keeps its digest", async () => {
+    const run = async (dir: string, e: Record<string, string | undefined>): Promise<void> => {
+      const r = await runCli(["image", compPath, "-o", tmp.path(dir), "--tag", "v1", "--annotation", "com.example.k=v", "--tar", tmp.path(`${dir}.tar`)], { env: e });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await run("layout-a", env);
+    await run("layout-b", env);
+    const files = await listFiles(tmp.path("layout-a"));
+    expect(files).toContain("oci-layout");
+    expect(files).toContain("index.json");
+    expect(files).toEqual(await listFiles(tmp.path("layout-b")));
+    for (const f of files) expect(await readFile(tmp.path("layout-a", f)), f).toEqual(await readFile(tmp.path("layout-b", f)));
+    expect(await readFile(tmp.path("layout-a.tar"))).toEqual(await readFile(tmp.path("layout-b.tar")));
+    expect((await stat(tmp.path("layout-a.tar"))).size).toBeGreaterThan(comp.length);
+
+    const index = JSON.parse(await readFile(tmp.path("layout-a/index.json"), "utf8")) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+    expect(index.manifests).toHaveLength(1);
+    const manifestDigest = index.manifests[0]?.digest as string;
+    expect(index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"]).toBe("v1");
+    const manifestBytes = await readFile(tmp.path("layout-a/blobs", ...manifestDigest.split(":")));
+    expect(sha256(manifestBytes)).toBe(manifestDigest);
+
+    // Without SOURCE_DATE_EPOCH: still reproducible (fixed epoch), but a different `created`.
+    await run("layout-c", { ...env, SOURCE_DATE_EPOCH: undefined });
+    await run("layout-d", { ...env, SOURCE_DATE_EPOCH: undefined });
+    const idx = async (d: string): Promise<string> => readFile(tmp.path(d, "index.json"), "utf8");
+    expect(await idx("layout-c")).toBe(await idx("layout-d"));
+    expect(await idx("layout-c")).not.toBe(await idx("layout-a"));
+
+    const digest = await push(`oci-layout:${tmp.path("layout-a")}:v1`, `${reg.host}/rt/fromlayout:v1`);
+    expect(digest).toBe(manifestDigest);
+    expect((await getManifest(reg, "rt/fromlayout", "v1")).digest).toBe(manifestDigest);
+  });
+
+  it("--mount-from mounts the blobs from another repository instead of uploading them", async () => {
+    proxy.clear();
+    const digest = await push(compPath, `${proxy.host}/rt/mounted:v1`, "--mount-from", "rt/app");
+    const mounts = proxy.matching("POST", /\/v2\/rt\/mounted\/blobs\/uploads\/\?.*mount=sha256/);
+    expect(mounts.length).toBeGreaterThan(0);
+    expect(mounts.every((m) => m.path.includes("from=rt%2Fapp") || m.path.includes("from=rt/app"))).toBe(true);
+    expect(proxy.matching(undefined, /\/v2\/rt\/mounted\/blobs\/uploads\/[^?]/).filter((q) => q.method === "PATCH" || q.method === "PUT")).toEqual([]);
+    const out = tmp.path("out/mounted.wasm");
+    const r = await runCli(["pull", `${reg.host}/rt/mounted@${digest}`, "-o", out], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(out)).toEqual(comp);
+  });
+
+  it("skips blobs the registry already has (HEAD) on a second push", async () => {
+    proxy.clear();
+    await push(compPath, `${proxy.host}/rt/app:again`);
+    expect(proxy.matching("HEAD", /\/blobs\/sha256:/).length).toBeGreaterThan(0);
+    expect(proxy.matching(undefined, /\/blobs\/uploads\//)).toEqual([]);
+  });
+
+  it("falls back to a mirror when the primary is down", async () => {
+    const deadPort = await freePort();
+    const primary = `127.0.0.1:${deadPort}`;
+    const cfg = await writeJson(tmp.path("mirrors.json"), {
+      registries: [{ name: "primary", host: primary, type: "oci", insecure: true, mirrors: [reg.host], auth: { type: "none" } }],
+      default_registry: "primary",
+      timeout_seconds: 10,
+      retry: { max_attempts: 2, max_elapsed_seconds: 10 },
+      enable_mirror_fallback: true,
+    });
+    const out = tmp.path("out/mirror.wasm");
+    const r = await runCli(["pull", `${primary}/rt/app@${pushed["app"]}`, "-o", out, "--registry-config", cfg], { env, timeoutMs: 45_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(out)).toEqual(comp);
+
+    // With fallback disabled the same pull fails and leaves nothing.
+    const cfgOff = await writeJson(tmp.path("mirrors-off.json"), {
+      registries: [{ name: "primary", host: primary, type: "oci", insecure: true, mirrors: [reg.host], auth: { type: "none" } }],
+      timeout_seconds: 10,
+      retry: { max_attempts: 2, max_elapsed_seconds: 10 },
+      enable_mirror_fallback: false,
+    });
+    const out2 = tmp.path("out/mirror-off/app.wasm");
+    const r2 = await runCli(["pull", `${primary}/rt/app@${pushed["app"]}`, "-o", out2, "--registry-config", cfgOff], { env, timeoutMs: 45_000 });
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(primary);
+    expect(existsSync(out2)).toBe(false);
+  });
+});

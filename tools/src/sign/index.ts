@@ -1,0 +1,93 @@
+/**
+ * Public interface of wasmsign2-compatible signing, for the CLI and for other commands
+ * (`push --policy` signs before publishing, `pull`/`compose --policy` verify through
+ * policy/decide.ts). Inputs are a file path or the module's bytes; files are streamed.
+ */
+import { readFile } from "node:fs/promises";
+import { UsageError } from "../util/errors.ts";
+import { moduleBytes, PendingOutputs } from "./output.ts";
+import { planSign, type SignOptions, type SignPlan } from "./sign.ts";
+import { withSource } from "./source.ts";
+import { verifySource, type VerifyOptions, type VerifyResult } from "./verify.ts";
+import type { PublicKey } from "./keys.ts";
+
+export type { SignOptions, SignPlan } from "./sign.ts";
+export type { VerifyOptions, VerifyResult, KeyVerification } from "./verify.ts";
+export type { PublicKey, SecretKey } from "./keys.ts";
+export type { KeyFormat } from "./key-files.ts";
+export { SignFormatError, type SignErrorCode } from "./errors.ts";
+export { generateSecretKey, keyIdFor, keyIdHex, publicKeyFromRaw, secretKeyFromSeed } from "./keys.ts";
+export { loadPublicKey, loadPublicKeys, loadSecretKey, parsePublicKeys, parseSecretKey, writeKeyPair } from "./key-files.ts";
+export { formatOpenSshPublicKey, formatOpenSshPrivateKey, parseOpenSshPrivateKey, parseOpenSshPublicKeys } from "./openssh.ts";
+export { parseSignatureData, serializeSignatureData, type SignatureData } from "./signature-data.ts";
+export { describeModule, type ModuleDescription } from "./ops.ts";
+
+export interface SignResult {
+  /** The signature data (embedded as section 0, or the detached signature). */
+  signature: Uint8Array;
+  /** Hex of the hashes that were signed. */
+  hashes: string[];
+  keyId?: string;
+  setIndex: number;
+}
+
+function summary(plan: SignPlan): SignResult {
+  const r: SignResult = { signature: plan.signature, hashes: plan.hashes.map((h) => Buffer.from(h).toString("hex")), setIndex: plan.setIndex };
+  if (plan.keyId !== undefined) r.keyId = Buffer.from(plan.keyId).toString("hex");
+  return r;
+}
+
+/**
+ * Signs a module or component held in memory. Returns the signed module (with the signature
+ * embedded as section 0, or unchanged apart from header normalization when `detached`) and
+ * the signature data.
+ */
+export async function signBytes(module: Uint8Array, opts: SignOptions): Promise<SignResult & { module: Uint8Array }> {
+  return withSource(module, async (src) => {
+    const plan = await planSign(src, opts);
+    return { ...summary(plan), module: await moduleBytes(src, plan.module) };
+  });
+}
+
+/**
+ * Signs the file `input` into `output` (which may be the same path) without loading it whole.
+ * With `signatureFile`, the signature is written there and `output` gets the module unsigned
+ * (wasmsign2 `sign -S`). Nothing is written unless every output is complete.
+ */
+export async function signFile(input: string, output: string, opts: Omit<SignOptions, "detached"> & { signatureFile?: string }): Promise<SignResult> {
+  const detached = opts.signatureFile !== undefined;
+  return withSource(input, async (src) => {
+    const plan = await planSign(src, { ...opts, detached });
+    await PendingOutputs.run(async (out) => {
+      await out.module(output, src, plan.module);
+      if (opts.signatureFile !== undefined) await out.bytes(opts.signatureFile, plan.signature);
+    });
+    return summary(plan);
+  });
+}
+
+/**
+ * Verifies a module (path or bytes) against one or more public keys. Returns a result for each
+ * key; `ok` when at least one verified. An unsigned module is `signed: false`, not an error;
+ * malformed modules or signature data throw SignFormatError.
+ */
+export async function verifyBytes(module: string | Uint8Array, keys: PublicKey[], opts: VerifyOptions = {}): Promise<VerifyResult> {
+  return withSource(module, (src) => verifySource(src, keys, opts));
+}
+
+/** Same as verifyBytes, with the detached signature read from a file. */
+export async function verifyFile(input: string, keys: PublicKey[], opts: { signatureFile?: string; sections?: RegExp } = {}): Promise<VerifyResult> {
+  const vo: VerifyOptions = {};
+  if (opts.signatureFile !== undefined) vo.detachedSignature = await readSignatureFile(opts.signatureFile);
+  if (opts.sections !== undefined) vo.sections = opts.sections;
+  return verifyBytes(input, keys, vo);
+}
+
+export async function readSignatureFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new UsageError(`cannot read signature file ${path}: ${(e as Error).message}`, "SIGNATURE_FILE");
+  }
+}
+

@@ -1,4 +1,66 @@
 import type { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { printResult } from "../output.ts";
+import { UsageError } from "../../util/errors.ts";
+import { writeImageLayout } from "../../oci/layout.ts";
+import { writeLayoutTar } from "../../oci/layout-tar.ts";
+import { tagProblem } from "../../oci/reference.ts";
+import { buildWasmImage, createdTimestamp, parseAnnotations } from "../../oci/wasm-image.ts";
+import { loadRegistryConfig } from "../../config/registry-config.ts";
 
-// Placeholder: the owner of this command family replaces this file with its commands.
-export function register(_program: Command): void {}
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command("image")
+    .description("package a Wasm module or component as a reproducible OCI image layout (CNCF Wasm OCI artifact layout)")
+    .argument("<in.wasm>", "core module or component")
+    .option("-o, --output <dir>", "OCI image layout directory to write (replaced as a whole)")
+    .option("-t, --tag <tag>", "tag in index.json (org.opencontainers.image.ref.name; repeatable)", collect, [])
+    .option("-a, --annotation <key=value>", "manifest annotation (repeatable)", collect, [])
+    .option("--tar <file>", "also write the layout as a reproducible tarball")
+    .option("--registry-config <file>", "accepted for symmetry with the other commands; validated, not otherwise used")
+    .option("--json", "print {digest, size, config, layer, ...} as one JSON document")
+    .action(
+      async (input: string, o: { output?: string; tag: string[]; annotation: string[]; tar?: string; registryConfig?: string; json?: boolean }) => {
+        if (o.output === undefined && o.tar === undefined) throw new UsageError("image: give -o LAYOUT_DIR, --tar OUT.tar, or both", "MISSING_OUTPUT");
+        for (const t of o.tag) {
+          const problem = tagProblem(t);
+          if (problem !== undefined) throw new UsageError(`invalid --tag "${t}": ${problem}`, "INVALID_TAG");
+        }
+        if (o.registryConfig !== undefined) await loadRegistryConfig(o.registryConfig);
+        const annotations = parseAnnotations(o.annotation);
+        let wasm: Buffer;
+        try {
+          wasm = await readFile(input);
+        } catch (e) {
+          throw new UsageError(`cannot read ${input}: ${(e as Error).message}`, "INPUT_UNREADABLE");
+        }
+        const created = createdTimestamp();
+        const image = buildWasmImage(wasm, { fileName: basename(input), annotations, created });
+        let scratch: string | undefined;
+        const layoutDir = o.output ?? (scratch = await mkdtemp(join(tmpdir(), "wasm-oci-image-")));
+        try {
+          await writeImageLayout(scratch !== undefined ? join(scratch, "layout") : layoutDir, image, o.tag);
+          if (o.tar !== undefined) await writeLayoutTar(scratch !== undefined ? join(scratch, "layout") : layoutDir, o.tar, new Date(created));
+        } finally {
+          if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+        }
+        const result = {
+          digest: image.manifestDigest,
+          size: image.manifestBytes.length,
+          mediaType: image.mediaType,
+          tags: o.tag,
+          config: image.config.descriptor,
+          layer: image.layers[0]?.descriptor,
+          ...(o.output !== undefined ? { layout: o.output } : {}),
+          ...(o.tar !== undefined ? { tar: o.tar } : {}),
+        };
+        printResult(o.json, result, () => image.manifestDigest);
+      },
+    );
+}

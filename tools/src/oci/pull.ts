@@ -1,0 +1,312 @@
+/**
+ * Pulls one Wasm module or component: resolves the manifest (through an index if needed),
+ * verifies every digest, and writes the layer atomically. Manifests, configs and layers go
+ * through the content-addressed cache, so a second pull of the same digest sends no blob request.
+ */
+import { rm } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { openAtomic, writeFileAtomic, type AtomicFile } from "../util/atomic-write.ts";
+import { DigestMismatchError, UsageError, WasmOciError, errorMessage } from "../util/errors.ts";
+import { DigestVerifier, type Digest } from "../util/digest.ts";
+import { log } from "../util/log.ts";
+import { BlobCache } from "./blob-cache.ts";
+import { LayoutSource, RegistrySource, type ContentSource } from "./content-source.ts";
+import { describeNetworkError } from "./http.ts";
+import { parseManifest, selectFromIndex, selectWasmLayer, type Descriptor, type ImageManifest } from "./manifest.ts";
+import { MAX_MANIFEST_BYTES } from "./media-types.ts";
+import { progressBar } from "./progress.ts";
+import { formatReference, parseReference } from "./reference.ts";
+import { isRetryableError, retryDelay } from "./retry-policy.ts";
+import { loadOciSettings, pullEndpoints, type OciSettings } from "./registry-settings.ts";
+import type { Reference } from "./types.ts";
+
+export interface PullOptions {
+  reference: string;
+  output: string;
+  digest?: Digest;
+  registryConfig?: string;
+  metadata?: string;
+  cacheDir?: string;
+}
+
+/** What `--metadata` records (and `pull --json` prints). */
+export interface PullMetadata {
+  reference: string;
+  registry?: string;
+  repository?: string;
+  tag?: string;
+  /** The host that served the pull when it was a mirror. */
+  mirror?: string;
+  manifestDigest: Digest;
+  manifestMediaType: string;
+  /** Set when the reference named an image index. */
+  indexDigest?: Digest;
+  artifactType?: string;
+  layer: { digest: Digest; size: number; mediaType: string; annotations: Record<string, string> };
+  config: { digest: Digest; size: number; mediaType: string; content: unknown };
+  annotations: Record<string, string>;
+}
+
+export interface PullResult {
+  metadata: PullMetadata;
+  output: string;
+}
+
+interface Resolved {
+  manifest: ImageManifest;
+  manifestDigest: Digest;
+  mediaType: string;
+  indexDigest?: Digest;
+}
+
+/** Errors that say the content itself is wrong: another mirror must not be tried, and no retry helps. */
+function isContentError(e: unknown): boolean {
+  if (e instanceof DigestMismatchError || e instanceof UsageError) return true;
+  if (!(e instanceof WasmOciError)) return false;
+  return [
+    "DIGEST_MISMATCH",
+    "SIZE_MISMATCH",
+    "BAD_MANIFEST",
+    "UNSUPPORTED_MANIFEST",
+    "NO_WASM_LAYER",
+    "MULTIPLE_WASM_LAYERS",
+    "NO_WASM_MANIFEST",
+    "MANIFEST_TOO_LARGE",
+  ].includes(e.code);
+}
+
+export class Puller {
+  private readonly cache: BlobCache;
+
+  constructor(
+    private readonly settings: OciSettings,
+    private readonly source: ContentSource,
+  ) {
+    this.cache = new BlobCache(settings.cacheDir);
+  }
+
+  private async manifestBytes(reference: string, expected: Digest | undefined, what: string): Promise<{ bytes: Buffer; digest: Digest; contentType?: string }> {
+    if (expected !== undefined) {
+      const cached = await this.cache.readBytes(expected);
+      if (cached !== undefined) {
+        log.debug(`manifest ${expected} from cache`);
+        return { bytes: cached, digest: expected };
+      }
+    }
+    const fetched = await this.source.fetchManifest(reference);
+    if (expected !== undefined && fetched.digest !== expected) throw new DigestMismatchError(what, expected, fetched.digest);
+    await this.cache.putBytes(fetched.digest, fetched.bytes);
+    return { bytes: fetched.bytes, digest: fetched.digest, ...(fetched.contentType !== undefined ? { contentType: fetched.contentType } : {}) };
+  }
+
+  async resolve(reference: string, expected: Digest | undefined): Promise<Resolved> {
+    const what = `manifest of ${this.source.name}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
+    const top = await this.manifestBytes(reference, expected, what);
+    const parsed = parseManifest(top.bytes, top.contentType, what);
+    if (parsed.kind === "manifest") return { manifest: parsed.manifest, manifestDigest: top.digest, mediaType: parsed.mediaType };
+    const child = selectFromIndex(parsed.index, `image index ${this.source.name}@${top.digest}`);
+    const childWhat = `manifest ${this.source.name}@${child.digest}`;
+    const c = await this.manifestBytes(child.digest, child.digest, childWhat);
+    const cp = parseManifest(c.bytes, c.contentType ?? child.mediaType, childWhat);
+    if (cp.kind !== "manifest") throw new WasmOciError("UNSUPPORTED_MANIFEST", `${childWhat} is an index nested in an index; expected an image manifest`);
+    return { manifest: cp.manifest, manifestDigest: c.digest, mediaType: cp.mediaType, indexDigest: top.digest };
+  }
+
+  /** A small blob (the config), verified and cached. */
+  async smallBlob(desc: Descriptor): Promise<Buffer> {
+    const cached = await this.cache.readBytes(desc.digest);
+    if (cached !== undefined) return cached;
+    if (desc.size > MAX_MANIFEST_BYTES) {
+      throw new WasmOciError("CONFIG_TOO_LARGE", `config ${desc.digest} of ${this.source.name} is ${desc.size} bytes; at most 4 MiB is read`);
+    }
+    return this.withBlobRetry(desc, async () => {
+      const { body } = await this.source.openBlob(desc.digest);
+      const verifier = new DigestVerifier(desc.digest, `blob ${desc.digest} of ${this.source.name}`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) {
+        const b = chunk as Buffer;
+        verifier.update(b);
+        if (verifier.size > desc.size) {
+          body.destroy();
+          throw sizeMismatch(desc, this.source.name, verifier.size);
+        }
+        chunks.push(b);
+      }
+      if (verifier.size !== desc.size) {
+        verifier.check();
+        throw sizeMismatch(desc, this.source.name, verifier.size);
+      }
+      verifier.check();
+      const bytes = Buffer.concat(chunks);
+      await this.cache.putBytes(desc.digest, bytes);
+      return bytes;
+    });
+  }
+
+  /** Writes a layer to `output` atomically: from the cache if it holds it, else streamed and verified. */
+  async layerToFile(desc: Descriptor, output: string): Promise<void> {
+    const fromCache = await openAtomic(output);
+    try {
+      if (await this.cache.copyTo(desc.digest, fromCache.stream)) {
+        await fromCache.commit();
+        log.debug(`layer ${desc.digest} from cache`);
+        return;
+      }
+    } catch (e) {
+      await fromCache.abort();
+      throw e;
+    }
+    await fromCache.abort();
+
+    await this.withBlobRetry(desc, async () => {
+      const file = await openAtomic(output);
+      try {
+        const { body } = await this.source.openBlob(desc.digest);
+        await this.streamVerified(desc, body, file);
+        await file.commit();
+      } catch (e) {
+        await file.abort();
+        throw e;
+      }
+    });
+    await this.cache.putFile(desc.digest, output);
+  }
+
+  private async streamVerified(desc: Descriptor, body: Readable, file: AtomicFile): Promise<void> {
+    const verifier = new DigestVerifier(desc.digest, `layer ${desc.digest} of ${this.source.name}`);
+    const progress = progressBar(`pull ${desc.digest.slice(7, 19)}`, desc.size);
+    try {
+      for await (const chunk of body) {
+        const b = chunk as Buffer;
+        verifier.update(b);
+        if (verifier.size > desc.size) {
+          body.destroy();
+          throw sizeMismatch(desc, this.source.name, verifier.size);
+        }
+        progress.add(b.length);
+        if (!file.stream.write(b)) {
+          await new Promise<void>((resolve, reject) => {
+            file.stream.once("drain", resolve);
+            file.stream.once("error", reject);
+          });
+        }
+      }
+    } finally {
+      progress.done();
+    }
+    if (verifier.size !== desc.size) {
+      // Shorter than the descriptor says: a digest check names the real problem best.
+      verifier.check();
+      throw sizeMismatch(desc, this.source.name, verifier.size);
+    }
+    verifier.check();
+  }
+
+  /** A blob body can die half way (connection reset, truncation): start it again, within the retry budget. */
+  private async withBlobRetry<T>(desc: Descriptor, attempt: () => Promise<T>): Promise<T> {
+    const policy = this.settings.http.options.retry;
+    const started = Date.now();
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (isContentError(e) || e instanceof WasmOciError || !isRetryableError(e)) {
+          if (e instanceof WasmOciError || isContentError(e)) throw e;
+          throw new WasmOciError("NETWORK", `reading blob ${desc.digest} from ${this.source.name} failed: ${describeNetworkError(e)}`, { cause: e });
+        }
+        const delay = retryDelay(policy, n, Date.now() - started, undefined);
+        if (delay === undefined) {
+          throw new WasmOciError("NETWORK", `reading blob ${desc.digest} from ${this.source.name} failed after ${n} attempts: ${describeNetworkError(e)}`, {
+            cause: e,
+          });
+        }
+        log.debug(`blob ${desc.digest} interrupted (${describeNetworkError(e)}); retrying in ${delay} ms`);
+        await sleep(delay);
+      }
+    }
+  }
+}
+
+function sizeMismatch(desc: Descriptor, source: string, got: number): WasmOciError {
+  return new WasmOciError("SIZE_MISMATCH", `blob ${desc.digest} of ${source}: the descriptor says ${desc.size} bytes, got ${got}`);
+}
+
+function sourcesFor(settings: OciSettings, ref: Reference): ContentSource[] {
+  if (ref.kind === "layout") return [new LayoutSource(ref.dir)];
+  return pullEndpoints(settings, ref.registry).map((c) => new RegistrySource(c, ref.repository));
+}
+
+export async function pull(opts: PullOptions): Promise<PullResult> {
+  const ref = parseReference(opts.reference);
+  if (opts.digest !== undefined && ref.digest !== undefined && opts.digest !== ref.digest) {
+    throw new UsageError(`--digest ${opts.digest} contradicts the digest in the reference ${opts.reference}`, "DIGEST_CONFLICT");
+  }
+  const expected = opts.digest ?? ref.digest;
+  const settings = await loadOciSettings({
+    ...(opts.registryConfig !== undefined ? { registryConfig: opts.registryConfig } : {}),
+    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+  });
+  const sources = sourcesFor(settings, ref);
+  const failures: string[] = [];
+  let firstError: unknown;
+  for (const [i, source] of sources.entries()) {
+    try {
+      const metadata = await pullFrom(settings, source, ref, opts, expected);
+      if (i > 0 && ref.kind === "registry") metadata.mirror = (source as RegistrySource).client.registry;
+      return { metadata, output: opts.output };
+    } catch (e) {
+      await rm(opts.output, { force: true }).catch(() => undefined);
+      if (isContentError(e) || i === sources.length - 1) {
+        if (i === 0 || isContentError(e)) throw e;
+        const primary = firstError instanceof WasmOciError ? firstError : undefined;
+        throw new WasmOciError(primary?.code ?? "PULL_FAILED", `${errorMessage(firstError)}; mirrors also failed: ${[...failures.slice(1), `${source.name}: ${errorMessage(e)}`].join("; ")}`, {
+          cause: e,
+        });
+      }
+      if (i === 0) firstError = e;
+      failures.push(`${source.name}: ${errorMessage(e)}`);
+      log.warn(`pull from ${source.name} failed (${errorMessage(e)}); trying mirror ${sources[i + 1]?.name}`);
+    }
+  }
+  throw new WasmOciError("PULL_FAILED", "no source to pull from");
+}
+
+async function pullFrom(settings: OciSettings, source: ContentSource, ref: Reference, opts: PullOptions, expected: Digest | undefined): Promise<PullMetadata> {
+  const puller = new Puller(settings, source);
+  const reference = expected ?? ref.tag ?? (source instanceof LayoutSource ? await source.defaultReference() : "latest");
+  const resolved = await puller.resolve(reference, expected);
+  const what = `manifest ${source.name}@${resolved.manifestDigest}`;
+  const layer = selectWasmLayer(resolved.manifest, what);
+  const configDesc = resolved.manifest.config as Descriptor;
+  const configBytes = await puller.smallBlob(configDesc);
+  let configContent: unknown = null;
+  try {
+    configContent = JSON.parse(configBytes.toString("utf8"));
+  } catch {
+    configContent = null;
+  }
+  await puller.layerToFile(layer, opts.output);
+
+  const metadata: PullMetadata = {
+    reference: formatReference(ref),
+    ...(ref.kind === "registry" ? { registry: ref.registry, repository: ref.repository } : {}),
+    ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
+    manifestDigest: resolved.manifestDigest,
+    manifestMediaType: resolved.mediaType,
+    ...(resolved.indexDigest !== undefined ? { indexDigest: resolved.indexDigest } : {}),
+    ...(resolved.manifest.artifactType !== undefined ? { artifactType: resolved.manifest.artifactType } : {}),
+    layer: { digest: layer.digest, size: layer.size, mediaType: layer.mediaType, annotations: layer.annotations ?? {} },
+    config: { digest: configDesc.digest, size: configDesc.size, mediaType: configDesc.mediaType, content: configContent },
+    annotations: resolved.manifest.annotations ?? {},
+  };
+  if (opts.metadata !== undefined) {
+    try {
+      await writeFileAtomic(opts.metadata, `${JSON.stringify(metadata, null, 2)}\n`);
+    } catch (e) {
+      await rm(opts.output, { force: true }).catch(() => undefined);
+      throw new WasmOciError("WRITE_FAILED", `cannot write metadata ${opts.metadata}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+  return metadata;
+}

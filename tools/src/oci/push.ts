@@ -1,0 +1,234 @@
+/**
+ * Pushes a Wasm file (packaged as `image` would) or an image from an OCI layout: blobs the
+ * registry lacks are mounted or uploaded in parallel, then the manifest goes up under every tag.
+ * --dry-run computes everything and sends nothing.
+ */
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { UsageError, WasmOciError } from "../util/errors.ts";
+import { sha256Digest, type Digest } from "../util/digest.ts";
+import { log } from "../util/log.ts";
+import { mapLimit, TRANSFER_CONCURRENCY } from "./concurrency.ts";
+import { addImageToLayout, layoutBlobPath, readLayoutIndex, selectLayoutEntry } from "./layout.ts";
+import { parseManifest, type Descriptor } from "./manifest.ts";
+import { progressBar } from "./progress.ts";
+import { formatReference, parseReference, tagProblem } from "./reference.ts";
+import type { BlobSource } from "./registry-client.ts";
+import { loadOciSettings, registryClient } from "./registry-settings.ts";
+import { buildWasmImage, jsonBytes } from "./wasm-image.ts";
+
+export interface PushOptions {
+  /** IN.wasm or oci-layout:DIR[:tag|@digest] */
+  source: string;
+  reference: string;
+  tags?: string[];
+  annotations?: Record<string, string>;
+  registryConfig?: string;
+  mountFrom?: string;
+  dryRun?: boolean;
+}
+
+export type BlobStatus = "uploaded" | "exists" | "mounted" | "not-sent";
+
+export interface PushResult {
+  digest: Digest;
+  size: number;
+  mediaType: string;
+  tags: string[];
+  /** host/repo@digest */
+  reference: string;
+  dryRun: boolean;
+  manifest: unknown;
+  blobs: Array<{ digest: Digest; size: number; mediaType: string; status: BlobStatus }>;
+}
+
+interface PushBlob {
+  descriptor: Descriptor;
+  source: BlobSource;
+}
+
+interface PushManifest {
+  bytes: Uint8Array;
+  digest: Digest;
+  mediaType: string;
+}
+
+/** Everything to send: blobs, manifests an index points at, and the top manifest. */
+export interface PushPlan {
+  blobs: PushBlob[];
+  children: PushManifest[];
+  top: PushManifest;
+  /** For the wasm-file case, so a layout destination can be written. */
+  image?: ReturnType<typeof buildWasmImage>;
+}
+
+function fileSource(path: string, size: number): BlobSource {
+  if (size === 0) return { size, bytes: new Uint8Array(0) };
+  return { size, open: (start, end) => createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 }) };
+}
+
+async function planFromWasm(path: string, annotations: Record<string, string>): Promise<PushPlan> {
+  let wasm: Buffer;
+  try {
+    wasm = await readFile(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`, "INPUT_UNREADABLE");
+  }
+  const image = buildWasmImage(wasm, { fileName: basename(path), annotations });
+  return {
+    blobs: [image.config, ...image.layers].map((b) => ({ descriptor: b.descriptor, source: { size: b.bytes.length, bytes: b.bytes } })),
+    children: [],
+    top: { bytes: image.manifestBytes, digest: image.manifestDigest, mediaType: image.mediaType },
+    image,
+  };
+}
+
+async function layoutBlob(dir: string, d: Descriptor): Promise<PushBlob> {
+  const path = layoutBlobPath(dir, d.digest);
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw new WasmOciError("BLOB_NOT_FOUND", `blob ${d.digest} (${d.mediaType}) is missing from oci-layout:${dir} (${path})`);
+  }
+  if (size !== d.size) {
+    throw new WasmOciError("SIZE_MISMATCH", `blob ${path} is ${size} bytes but its descriptor says ${d.size}`);
+  }
+  return { descriptor: d, source: fileSource(path, size) };
+}
+
+async function readLayoutManifest(dir: string, digest: Digest): Promise<Buffer> {
+  const path = layoutBlobPath(dir, digest);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new WasmOciError("MANIFEST_NOT_FOUND", `manifest ${digest} is missing from oci-layout:${dir} (${path})`);
+  }
+  const got = sha256Digest(bytes);
+  if (got !== digest) throw new WasmOciError("DIGEST_MISMATCH", `${path}: content digest is ${got}, expected ${digest}`);
+  return bytes;
+}
+
+async function planFromLayout(dir: string, sel: { tag?: string; digest?: Digest }, annotations: Record<string, string>): Promise<PushPlan> {
+  const index = await readLayoutIndex(dir);
+  const entry = selectLayoutEntry(index, dir, sel);
+  let topBytes: Uint8Array = await readLayoutManifest(dir, entry.digest);
+  const parsed = parseManifest(topBytes, entry.mediaType || undefined, `manifest ${entry.digest} of oci-layout:${dir}`);
+  const blobs: PushBlob[] = [];
+  const children: PushManifest[] = [];
+  let mediaType = parsed.mediaType;
+  if (parsed.kind === "manifest") {
+    for (const d of [parsed.manifest.config, ...parsed.manifest.layers] as Descriptor[]) blobs.push(await layoutBlob(dir, d));
+    if (Object.keys(annotations).length > 0) {
+      const m = { ...parsed.manifest, annotations: { ...(parsed.manifest.annotations ?? {}), ...annotations } };
+      topBytes = jsonBytes(m);
+      log.info(`annotations change the manifest digest from the layout's ${entry.digest}`);
+    }
+  } else {
+    if (Object.keys(annotations).length > 0) throw new UsageError("--annotation is not supported when pushing an image index from a layout", "ANNOTATION_ON_INDEX");
+    for (const child of parsed.index.manifests as Descriptor[]) {
+      const bytes = await readLayoutManifest(dir, child.digest);
+      const cp = parseManifest(bytes, child.mediaType, `manifest ${child.digest} of oci-layout:${dir}`);
+      if (cp.kind !== "manifest") throw new WasmOciError("UNSUPPORTED_MANIFEST", `nested image index ${child.digest} in oci-layout:${dir} is not supported`);
+      for (const d of [cp.manifest.config, ...cp.manifest.layers] as Descriptor[]) blobs.push(await layoutBlob(dir, d));
+      children.push({ bytes, digest: child.digest, mediaType: cp.mediaType });
+    }
+    mediaType = parsed.mediaType;
+  }
+  const unique = [...new Map(blobs.map((b) => [b.descriptor.digest, b])).values()];
+  return { blobs: unique, children, top: { bytes: topBytes, digest: sha256Digest(topBytes), mediaType } };
+}
+
+/** `--mount-from` may be a repository ("team/app") or a reference on the same registry. */
+function mountRepository(value: string, registry: string): string {
+  if (!value.includes("/") || !/[.:]/.test(value.split("/")[0] ?? "")) return value.replace(/[:@].*$/, "");
+  const r = parseReference(value);
+  if (r.kind !== "registry") throw new UsageError(`--mount-from ${value}: expected a repository on ${registry}`, "BAD_MOUNT_FROM");
+  if (r.registry !== registry) {
+    throw new UsageError(`--mount-from ${value}: mounts work only within one registry (${r.registry} is not ${registry})`, "BAD_MOUNT_FROM");
+  }
+  return r.repository;
+}
+
+export async function push(opts: PushOptions): Promise<PushResult> {
+  const annotations = opts.annotations ?? {};
+  const src = opts.source.startsWith("oci-layout:") ? parseReference(opts.source) : undefined;
+  const plan =
+    src !== undefined && src.kind === "layout"
+      ? await planFromLayout(src.dir, { ...(src.tag !== undefined ? { tag: src.tag } : {}), ...(src.digest !== undefined ? { digest: src.digest } : {}) }, annotations)
+      : await planFromWasm(opts.source, annotations);
+
+  const dest = parseReference(opts.reference);
+  const tags = [...new Set([...(dest.tag !== undefined ? [dest.tag] : []), ...(opts.tags ?? [])])];
+  for (const t of opts.tags ?? []) {
+    const problem = tagProblem(t);
+    if (problem !== undefined) throw new UsageError(`invalid --tag "${t}": ${problem}`, "INVALID_TAG");
+  }
+  if (dest.digest !== undefined && dest.digest !== plan.top.digest) {
+    throw new UsageError(`${opts.reference} names digest ${dest.digest}, but the manifest to push is ${plan.top.digest}`, "DIGEST_CONFLICT");
+  }
+  const manifestJson: unknown = JSON.parse(Buffer.from(plan.top.bytes).toString("utf8"));
+  const baseResult = {
+    digest: plan.top.digest,
+    size: plan.top.bytes.length,
+    mediaType: plan.top.mediaType,
+    tags,
+    manifest: manifestJson,
+  };
+
+  if (dest.kind === "layout") {
+    if (plan.image === undefined) throw new UsageError("pushing from an OCI layout into another OCI layout is not supported; copy the directory", "LAYOUT_TO_LAYOUT");
+    const blobs = plan.blobs.map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType, status: (opts.dryRun ? "not-sent" : "uploaded") as BlobStatus }));
+    if (!opts.dryRun) await addImageToLayout(dest.dir, plan.image, tags);
+    return { ...baseResult, reference: `oci-layout:${dest.dir}@${plan.top.digest}`, dryRun: opts.dryRun ?? false, blobs };
+  }
+
+  const reference = formatReference({ kind: "registry", registry: dest.registry, repository: dest.repository, digest: plan.top.digest });
+  if (opts.dryRun) {
+    return {
+      ...baseResult,
+      reference,
+      dryRun: true,
+      blobs: plan.blobs.map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType, status: "not-sent" })),
+    };
+  }
+
+  const settings = await loadOciSettings(opts.registryConfig !== undefined ? { registryConfig: opts.registryConfig } : {});
+  const client = registryClient(settings, dest.registry);
+  const repo = dest.repository;
+  const mountFrom = opts.mountFrom !== undefined ? mountRepository(opts.mountFrom, dest.registry) : undefined;
+
+  const statuses = await mapLimit(plan.blobs, TRANSFER_CONCURRENCY, async (b): Promise<BlobStatus> => {
+    const d = b.descriptor;
+    if (await client.blobExists(repo, d.digest)) {
+      log.debug(`blob ${d.digest} already in ${dest.registry}/${repo}`);
+      return "exists";
+    }
+    if (mountFrom !== undefined && mountFrom !== repo && (await client.mountBlob(repo, d.digest, mountFrom))) {
+      log.debug(`blob ${d.digest} mounted from ${mountFrom}`);
+      return "mounted";
+    }
+    const progress = progressBar(`push ${d.digest.slice(7, 19)}`, d.size);
+    try {
+      await client.uploadBlob(repo, d.digest, b.source, (n) => progress.add(n));
+    } finally {
+      progress.done();
+    }
+    return "uploaded";
+  });
+
+  for (const child of plan.children) await client.putManifest(repo, child.digest, child.bytes, child.mediaType);
+  if (tags.length === 0) {
+    await client.putManifest(repo, plan.top.digest, plan.top.bytes, plan.top.mediaType);
+  } else {
+    for (const t of tags) await client.putManifest(repo, t, plan.top.bytes, plan.top.mediaType);
+  }
+  return {
+    ...baseResult,
+    reference,
+    dryRun: false,
+    blobs: plan.blobs.map((b, i) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType, status: statuses[i] as BlobStatus })),
+  };
+}

@@ -1,4 +1,41 @@
 import type { Command } from "commander";
+import { UsageError, WasmOciError } from "../../util/errors.ts";
+import { log } from "../../util/log.ts";
+import { printResult } from "../output.ts";
+import { parseInvoke } from "../../run/invoke-expr.ts";
+import { canonicalJson } from "../../run/json-value.ts";
+import { runComponent } from "../../run/run-component.ts";
 
-// Placeholder: the owner of this command family replaces this file with its commands.
-export function register(_program: Command): void {}
+interface RunOptions {
+  invoke: string;
+  expect?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description("call an exported function of a component (transpiled with jco) and print the result as JSON")
+    .argument("<component>", "component .wasm file")
+    .requiredOption("--invoke <call>", 'call expression: fn(1, "x"), iface.fn(...), or ns:pkg/iface@1.0.0#fn(...); arguments are JSON')
+    .option("--expect <json>", "expected result (JSON); exit 1 with a diff when the result differs")
+    .option("--json", "print one JSON document {invoke, result, expected?, ok}")
+    .action(async (component: string, opts: RunOptions) => {
+      const expr = parseInvoke(opts.invoke);
+      let expected: unknown;
+      if (opts.expect !== undefined) {
+        try {
+          expected = JSON.parse(opts.expect);
+        } catch (e) {
+          throw new UsageError(`--expect: not valid JSON: ${(e as Error).message}`, "INVALID_EXPECT");
+        }
+      }
+      const result = await runComponent(component, expr);
+      const ok = opts.expect === undefined || canonicalJson(result) === canonicalJson(expected);
+      printResult(opts.json, { invoke: opts.invoke, result, ...(opts.expect !== undefined ? { expected } : {}), ok }, () => JSON.stringify(result));
+      if (!ok) {
+        log.error(`${opts.invoke} returned an unexpected result\n  expected: ${canonicalJson(expected)}\n  actual:   ${canonicalJson(result)}`);
+        throw new WasmOciError("UNEXPECTED_RESULT", `${component}: ${opts.invoke} did not return the expected value`);
+      }
+    });
+}

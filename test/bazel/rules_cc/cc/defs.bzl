@@ -1,0 +1,30 @@
+"""Thin wrappers of the native C++ rules.
+
+Bazel 4.2.3 loads @rules_cc//cc:defs.bzl from @bazel_tools//tools/jdk as soon as a rule uses
+toolchains; the real rules_cc cannot be downloaded offline and Debian's copy is too new, so
+the `bazel4` config points rules_cc at this directory. Nothing here builds C++ for us.
+"""
+
+def cc_binary(**attrs):
+    native.cc_binary(**attrs)
+
+def cc_library(**attrs):
+    native.cc_library(**attrs)
+
+def cc_test(**attrs):
+    native.cc_test(**attrs)
+
+def cc_proto_library(**attrs):
+    native.cc_proto_library(**attrs)
+
+def cc_import(**attrs):
+    native.cc_import(**attrs)
+
+def cc_toolchain(**attrs):
+    native.cc_toolchain(**attrs)
+
+def cc_toolchain_suite(**attrs):
+    native.cc_toolchain_suite(**attrs)
+
+def objc_library(**attrs):
+    native.objc_library(**attrs)

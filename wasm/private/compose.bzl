@@ -1,0 +1,186 @@
+"""wac_compose_with_oci and friends: compose local and OCI components with `wasm-oci compose`."""
+
+load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
+load(":policy.bzl", "public_key_file")
+load(":pull.bzl", "pull_component", "registry_name_for_host", "split_reference")
+load(":signing.bzl", "component_file")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci")
+load(":validate.bzl", "is_kebab", "to_kebab")
+
+def _package_name(owner, key, given, default_ns):
+    name = given or "%s:%s" % (default_ns, to_kebab(key))
+    parts = name.split(":")
+    if len(parts) != 2 or not is_kebab(parts[0]) or not is_kebab(parts[1]):
+        fail("%s: package name \"%s\" for \"%s\" must be ns:name in lowercase kebab-case (set it in package_names)" % (owner, name, key))
+    return name
+
+def generated_composition(package, instances):
+    """A WAC document that instantiates every component and wires them by name, like `wac plug`.
+
+    `instances` is a list of (variable, package name) in instantiation order: each component's
+    imports are satisfied by the exports of the components before it (`...var` spreads), the rest
+    become imports of the composition (`...`). The last component's exports are exported.
+    """
+    lines = ["package %s;" % package, ""]
+    seen = []
+    for var, pkg in instances:
+        args = ["..." + v for v in reversed(seen)] + ["..."]
+        lines.append("let %s = new %s { %s };" % (var, pkg, ", ".join(args)))
+        seen.append(var)
+    lines.append("")
+    lines.append("export %s...;" % seen[-1])
+    return "\n".join(lines) + "\n"
+
+def _wac_compose_impl(ctx):
+    owner = "wac_compose_with_oci %s" % ctx.label
+    config_info = ctx.attr.registry_config[WasmRegistryConfigInfo] if ctx.attr.registry_config else None
+    policy_info = ctx.attr.security_policy[WasmSecurityPolicyInfo] if ctx.attr.security_policy else None
+    verify_key = None
+    openssh = False
+    if ctx.attr.verify_signatures:
+        if not ctx.attr.public_key:
+            fail("%s: verify_signatures = True needs public_key" % owner)
+        verify_key = public_key_file(ctx.attr.public_key, owner, "public_key")
+        if WasmKeyPairInfo in ctx.attr.public_key:
+            openssh = ctx.attr.public_key[WasmKeyPairInfo].openssh_format
+
+    deps = []  # (key, package name, File)
+    inputs = []
+    for target, key in ctx.attr.local_component_labels.items():
+        info = target[WasmComponentInfo] if WasmComponentInfo in target else None
+        given = ctx.attr.package_names.get(key, "") or (info.package_name if info else "")
+        deps.append((key, _package_name(owner, key, given, "local"), component_file(target)))
+
+    # One pull action per OCI component, each gated by signature and policy checks.
+    for key in sorted(ctx.attr.oci_components.keys()):
+        ref = ctx.attr.oci_components[key]
+        host, repo, tag, digest = split_reference(ref)
+        if not host or not repo:
+            fail("%s: oci_components[\"%s\"] = \"%s\" must be host[:port]/repository[:tag][@sha256:...]" % (owner, key, ref))
+        if not tag and not digest:
+            tag = "latest"
+        component = repo.split("/")[-1]
+        wasm, _ = pull_component(
+            ctx,
+            owner,
+            "%s_oci/%s" % (ctx.label.name, key),
+            host + "/" + repo + (":" + tag if tag else ""),
+            digest,
+            registry_name_for_host(config_info, host),
+            component,
+            config_info,
+            policy_info,
+            verify_key,
+            openssh,
+            str(ctx.label),
+        )
+        deps.append((key, _package_name(owner, key, ctx.attr.package_names.get(key, ""), "oci"), wasm))
+    for key in ctx.attr.package_names:
+        if key not in ctx.attr.oci_components and key not in ctx.attr.local_component_labels.values():
+            fail("%s: package_names names \"%s\", which is in neither local_components nor oci_components" % (owner, key))
+    if not deps:
+        fail("%s: give local_components and/or oci_components" % owner)
+    seen_pkgs = {}
+    for key, pkg, _ in deps:
+        if pkg in seen_pkgs:
+            fail("%s: \"%s\" and \"%s\" map to the same package name %s; set package_names" % (owner, seen_pkgs[pkg], key, pkg))
+        seen_pkgs[pkg] = key
+
+    if ctx.attr.composition and ctx.file.composition_file:
+        fail("%s: set composition or composition_file, not both" % owner)
+    if ctx.file.composition_file:
+        wac = ctx.file.composition_file
+    else:
+        wac = ctx.actions.declare_file(ctx.label.name + ".wac")
+        if ctx.attr.composition:
+            text = ctx.attr.composition
+        else:
+            # OCI components (services) first, local ones (the application) last: the last one's
+            # imports are wired to everything before it.
+            oci = [(to_kebab(k), p) for k, p, _ in deps if k in ctx.attr.oci_components]
+            local = [(to_kebab(k), p) for k, p, _ in deps if k not in ctx.attr.oci_components]
+            text = generated_composition(ctx.attr.package or "rules-wasm-oci:" + to_kebab(ctx.label.name), oci + local)
+        ctx.actions.write(wac, text)
+
+    out = ctx.actions.declare_file(ctx.label.name + ".wasm")
+    args = ctx.actions.args()
+    args.add_all(["compose", wac])
+    for _, pkg, f in deps:
+        args.add("--dep", "%s=%s" % (pkg, f.path))
+        inputs.append(f)
+    if not ctx.attr.validate:
+        args.add("--no-validate")
+    args.add_all(["-o", out])
+    run_wasm_oci(
+        ctx,
+        arguments = [args],
+        inputs = inputs + [wac],
+        outputs = [out],
+        mnemonic = "WacCompose",
+        progress_message = "Composing %s for %s" % (", ".join([k for k, _, _ in deps]), owner),
+    )
+    return [
+        DefaultInfo(files = depset([out, wac])),
+        WasmComponentInfo(wasm = out, metadata = None, signature = None, package_name = "", reference = "", digest = ""),
+    ]
+
+wac_compose_with_oci_rule = rule(
+    implementation = _wac_compose_impl,
+    doc = "Composes local and OCI components. Use the wac_compose_with_oci macro.",
+    attrs = {
+        "local_component_labels": attr.label_keyed_string_dict(allow_files = [".wasm"], doc = "Component target -> key (inverted local_components)."),
+        "oci_components": attr.string_dict(doc = "Key -> OCI reference host/repo[:tag][@sha256:...]."),
+        "package_names": attr.string_dict(doc = "Key -> WAC package name (`ns:name`)."),
+        "package": attr.string(doc = "Package line of a generated composition; default rules-wasm-oci:<name>."),
+        "composition": attr.string(doc = "WAC source text."),
+        "composition_file": attr.label(allow_single_file = [".wac"]),
+        "registry_config": attr.label(providers = [WasmRegistryConfigInfo]),
+        "verify_signatures": attr.bool(default = False),
+        "public_key": attr.label(allow_files = True),
+        "security_policy": attr.label(providers = [WasmSecurityPolicyInfo]),
+        "validate": attr.bool(default = True),
+    },
+    toolchains = [TOOLCHAIN_TYPE],
+)
+
+def invert_components(macro, name, components):
+    inverted = {}
+    for key, label in components.items():
+        if label in inverted:
+            fail("%s %s: components \"%s\" and \"%s\" name the same target %s" % (macro, name, inverted[label], key, label))
+        inverted[label] = key
+    return inverted
+
+def wac_compose_with_oci(name, local_components = {}, oci_components = {}, **kwargs):
+    """Composes `local_components` (key -> label) and `oci_components` (key -> reference)."""
+    wac_compose_with_oci_rule(
+        name = name,
+        local_component_labels = invert_components("wac_compose_with_oci", name, local_components),
+        oci_components = oci_components,
+        **kwargs
+    )
+
+def wac_microservices_app(name, frontend_component, services = {}, registry_config = None, verify_signatures = False, **kwargs):
+    """A frontend (local) wired to services pulled from registries (key -> reference)."""
+    wac_compose_with_oci(
+        name = name,
+        local_components = {"frontend": frontend_component},
+        oci_components = services,
+        registry_config = registry_config,
+        verify_signatures = verify_signatures,
+        **kwargs
+    )
+
+def wac_distributed_system(name, components = {}, composition = None, **kwargs):
+    """`components = {"local": {key: label}, "oci": {key: reference}}` composed by `composition`."""
+    for k in components:
+        if k not in ["local", "oci"]:
+            fail("wac_distributed_system %s: components has key \"%s\"; expected \"local\" and/or \"oci\"" % (name, k))
+    if composition != None:
+        kwargs["composition"] = composition
+    wac_compose_with_oci(
+        name = name,
+        local_components = components.get("local", {}),
+        oci_components = components.get("oci", {}),
+        **kwargs
+    )

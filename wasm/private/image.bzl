@@ -1,0 +1,116 @@
+"""wasm_component_oci_image: a reproducible OCI image layout holding one component."""
+
+load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmOciImageInfo")
+load(":signing.bzl", "component_file")
+load(":toolchain.bzl", "HERMETIC_ENV", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_tool")
+
+def _wasm_component_oci_image_impl(ctx):
+    owner = "wasm_component_oci_image %s" % ctx.label
+    src = component_file(ctx.attr.component)
+    signed = False
+    if WasmComponentInfo in ctx.attr.component and ctx.attr.component[WasmComponentInfo].signature:
+        fail("%s: component carries a detached signature, which an image cannot hold yet; sign it embedded" % owner)
+    if ctx.attr.sign_component:
+        if not ctx.attr.signing_keys:
+            fail("%s: sign_component = True needs signing_keys (a wasm_keygen target)" % owner)
+        if ctx.attr.signature_type != "embedded":
+            fail("%s: signature_type \"%s\": images carry embedded signatures only" % (owner, ctx.attr.signature_type))
+        keys = ctx.attr.signing_keys[WasmKeyPairInfo]
+        out = ctx.actions.declare_file("_signed/%s.wasm" % ctx.label.name)
+        args = ctx.actions.args()
+        args.add_all(["sign", "-i", src, "-o", out, "-k", keys.secret_key, "-K", keys.public_key])
+        if keys.openssh_format:
+            args.add("-Z")
+        run_wasm_oci(
+            ctx,
+            arguments = [args],
+            inputs = [src, keys.secret_key, keys.public_key],
+            outputs = [out],
+            mnemonic = "WasmSign",
+            progress_message = "Signing %s for %s" % (src.short_path, owner),
+        )
+        src = out
+        signed = True
+    package_name = ctx.attr.package_name or ctx.label.name
+    tag = ctx.attr.tag or ctx.attr.version or "latest"
+    annotations = {
+        "org.opencontainers.image.title": package_name + ".wasm",
+        "com.wasm.component.type": "component",
+        "com.wasm.component.security": "signed" if signed else "unsigned",
+    }
+    if ctx.attr.version:
+        annotations["org.opencontainers.image.version"] = ctx.attr.version
+    if ctx.attr.description:
+        annotations["org.opencontainers.image.description"] = ctx.attr.description
+    if ctx.attr.authors:
+        annotations["org.opencontainers.image.authors"] = ", ".join(ctx.attr.authors)
+    if ctx.attr.license:
+        annotations["org.opencontainers.image.licenses"] = ctx.attr.license
+    if ctx.attr.source:
+        annotations["org.opencontainers.image.source"] = ctx.attr.source
+    if signed:
+        annotations["com.wasmsign2.signature.type"] = ctx.attr.signature_type
+        annotations["com.wasmsign2.key.format"] = "openssh" if ctx.attr.signing_keys[WasmKeyPairInfo].openssh_format else "compact"
+    annotations.update(ctx.attr.annotations)
+
+    layout = ctx.actions.declare_directory(ctx.label.name + "_layout")
+    digest = ctx.actions.declare_file(ctx.label.name + ".digest")
+    tc = wasm_oci_tool(ctx)
+    args = ctx.actions.args()
+    args.add_all(tc.args_prefix)
+    args.add_all(["image", src, "-o", layout.path, "--tag", tag])
+    for k in sorted(annotations.keys()):
+        args.add("--annotation", "%s=%s" % (k, annotations[k]))
+    env = dict(HERMETIC_ENV)
+    env.update(tc.env)
+
+    # The manifest digest is read back from the layout's index.json (OCI image-layout spec).
+    ctx.actions.run_shell(
+        command = 'out="$1"; layout="$2"; shift 2; "$@" >&2 || exit $?; ' +
+                  'd=$(grep -o \'"digest": *"sha256:[0-9a-f]\\{64\\}"\' "$layout/index.json" | head -n 1 | grep -o \'sha256:[0-9a-f]*\'); ' +
+                  '[ -n "$d" ] || { echo "no manifest digest in $layout/index.json" >&2; exit 1; }; printf "%s\\n" "$d" > "$out"',
+        tools = tc.tools + [tc.executable],
+        arguments = [digest.path, layout.path, tc.executable.path, args],
+        inputs = [src],
+        outputs = [layout, digest],
+        mnemonic = "WasmOciImage",
+        progress_message = "Packing %s into an OCI image layout for %s" % (src.short_path, owner),
+        env = env,
+    )
+    return [
+        DefaultInfo(files = depset([layout, digest])),
+        WasmOciImageInfo(
+            layout = layout,
+            digest = digest,
+            component = src,
+            tag = tag,
+            registry = ctx.attr.registry,
+            namespace = ctx.attr.namespace,
+            package_name = package_name,
+            annotations = annotations,
+        ),
+    ]
+
+IMAGE_ATTRS = {
+    "component": attr.label(mandatory = True, allow_files = [".wasm"]),
+    "package_name": attr.string(doc = "Repository name; default: the target name."),
+    "version": attr.string(doc = "org.opencontainers.image.version, and the default tag."),
+    "registry": attr.string(doc = "Default registry (name from a registry config, or host[:port]) for publishing."),
+    "namespace": attr.string(doc = "Default repository namespace for publishing."),
+    "tag": attr.string(doc = "Tag recorded in the layout; default: version, else `latest`."),
+    "description": attr.string(),
+    "authors": attr.string_list(),
+    "license": attr.string(doc = "SPDX expression for org.opencontainers.image.licenses."),
+    "source": attr.string(doc = "org.opencontainers.image.source URL."),
+    "annotations": attr.string_dict(doc = "Extra manifest annotations (override the generated ones)."),
+    "sign_component": attr.bool(default = False),
+    "signing_keys": attr.label(providers = [WasmKeyPairInfo]),
+    "signature_type": attr.string(default = "embedded", values = ["embedded", "detached"]),
+}
+
+wasm_component_oci_image = rule(
+    implementation = _wasm_component_oci_image_impl,
+    doc = "Packs a component into a reproducible OCI image layout (wasm-oci image), optionally signing it first.",
+    attrs = IMAGE_ATTRS,
+    toolchains = [TOOLCHAIN_TYPE],
+)

@@ -1,0 +1,200 @@
+"""wasm_component_from_oci: pulls one component, checks its digest, signature and policy."""
+
+load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
+load(":policy.bzl", "public_key_file")
+load(":toolchain.bzl", "HERMETIC_ENV", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_tool")
+load(":validate.bzl", "is_host")
+
+def _is_digest(s):
+    if not s.startswith("sha256:") or len(s) != 71:
+        return False
+    for c in s[7:].elems():
+        if c not in "0123456789abcdef":
+            return False
+    return True
+
+def split_reference(ref):
+    """"host/repo[:tag][@digest]" -> (host, repository, tag, digest)."""
+    digest = ""
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    if ref.startswith("oci://"):
+        ref = ref[len("oci://"):]
+    slash = ref.find("/")
+    host = ref[:slash] if slash > 0 else ""
+    path = ref[slash + 1:] if slash > 0 else ref
+    tag = ""
+    colon = path.rfind(":")
+    if colon > 0:
+        tag = path[colon + 1:]
+        path = path[:colon]
+    return host, path, tag, digest
+
+def registry_name_for_host(config_info, host):
+    """The registry config name that serves `host`, or the host itself."""
+    if config_info:
+        for name, h in config_info.registries.items():
+            if h == host:
+                return name
+    return host
+
+def resolve_reference(owner, attr, config_info):
+    """Builds (reference without digest, digest, registry name, component name) from attributes."""
+    if attr.image_ref:
+        host, repo, tag, digest = split_reference(attr.image_ref)
+        if not host or not repo:
+            fail("%s: image_ref \"%s\" must be host[:port]/repository[:tag][@sha256:...]" % (owner, attr.image_ref))
+        if attr.digest and digest and attr.digest != digest:
+            fail("%s: digest \"%s\" disagrees with the digest in image_ref \"%s\"" % (owner, attr.digest, attr.image_ref))
+        digest = attr.digest or digest
+        if not tag and not digest:
+            tag = "latest"
+        ref = host + "/" + repo + (":" + tag if tag else "")
+        component = attr.component_name or repo.split("/")[-1]
+        registry = registry_name_for_host(config_info, host)
+    else:
+        if not attr.registry or not attr.component_name:
+            fail("%s: give image_ref, or registry and component_name (plus namespace and tag or digest)" % owner)
+        host = attr.registry
+        registry = attr.registry
+        if config_info and attr.registry in config_info.registries:
+            host = config_info.registries[attr.registry]
+        elif not is_host(attr.registry):
+            fail("%s: registry \"%s\" is neither a registry name of registry_config nor host[:port]" % (owner, attr.registry))
+        else:
+            registry = registry_name_for_host(config_info, host)
+        repo = (attr.namespace.strip("/") + "/" if attr.namespace else "") + attr.component_name
+        digest = attr.digest
+        tag = attr.tag or ("" if digest else "latest")
+        ref = host + "/" + repo + (":" + tag if tag else "")
+        component = attr.component_name
+    if digest and not _is_digest(digest):
+        fail("%s: digest \"%s\" must be sha256: followed by 64 lowercase hex digits" % (owner, digest))
+    return ref, digest, registry, component
+
+def pull_component(ctx, owner, name, ref, digest, registry, component, config_info, policy_info, verify_key, openssh, label_for_hint):
+    """Declares the actions that pull `ref` and gate it; returns (wasm File, metadata File)."""
+    stages = []
+    if verify_key:
+        stages.append("verify")
+    if policy_info:
+        stages.append("policy")
+    final = ctx.actions.declare_file(name + ".wasm")
+    raw = final if not stages else ctx.actions.declare_file("_pulled/" + name + ".wasm")
+    meta = ctx.actions.declare_file(name + ".oci.json")
+    stdout = ctx.actions.declare_file("_pulled/" + name + ".pull.txt")
+    tc = wasm_oci_tool(ctx)
+
+    args = ctx.actions.args()
+    args.add_all(tc.args_prefix)
+    args.add_all(["pull", ref + ("@" + digest if digest else ""), "-o", raw, "--metadata", meta])
+    if digest:
+        args.add_all(["--digest", digest])
+    inputs = []
+    if config_info:
+        args.add_all(["--registry-config", config_info.config])
+        inputs.append(config_info.config)
+
+    # Tag-only pulls: the tag may move, so the action is not cached and the build prints the
+    # digest it resolved with the command that pins it.
+    hint = ""
+    requirements = {"requires-network": "1"}
+    if not digest:
+        requirements["no-cache"] = "1"
+        requirements["no-remote"] = "1"
+        hint = ("d=$(grep -o 'sha256:[0-9a-f]\\{64\\}' \"$out\" | head -n 1); " +
+                "echo \"%s: %s resolved to $d; pin it with: buildozer 'set digest $d' %s\" >&2; ") % (owner, ref, label_for_hint)
+    ctx.actions.run_shell(
+        command = 'out="$1"; shift; "$@" > "$out" || exit $?; ' + hint,
+        tools = tc.tools + [tc.executable],
+        arguments = [stdout.path, tc.executable.path, args],
+        inputs = inputs,
+        outputs = [raw, meta, stdout],
+        mnemonic = "WasmOciPull",
+        progress_message = "Pulling %s for %s" % (ref + ("@" + digest if digest else ""), owner),
+        execution_requirements = requirements,
+        # --action_env carries credentials (names in the registry config) into this action only.
+        use_default_shell_env = True,
+    )
+
+    current = raw
+    if verify_key:
+        nxt = final if stages[-1] == "verify" else ctx.actions.declare_file("_verified/" + name + ".wasm")
+        report = ctx.actions.declare_file("_verified/" + name + ".verify.txt")
+        vargs = ctx.actions.args()
+        vargs.add_all(["verify", "-i", current, "-K", verify_key])
+        if openssh:
+            vargs.add("-Z")
+        run_wasm_oci(
+            ctx,
+            arguments = [vargs],
+            inputs = [current, verify_key],
+            outputs = [nxt, report],
+            mnemonic = "WasmVerify",
+            progress_message = "Verifying the signature of component %s (%s) with %s for %s" % (component, ref, verify_key.short_path, owner),
+            stdout = report,
+            copy = (current, nxt),
+        )
+        current = nxt
+    if policy_info:
+        decision = ctx.actions.declare_file("_policy/" + name + ".decision.json")
+        pargs = ctx.actions.args()
+        pargs.add_all(["policy", "check", "--policy", policy_info.policy, "--component", component, "--registry", registry, "-i", current, "--json"])
+        run_wasm_oci(
+            ctx,
+            arguments = [pargs],
+            inputs = depset([current, policy_info.policy], transitive = [policy_info.keys]),
+            outputs = [final, decision],
+            mnemonic = "WasmPolicyCheck",
+            progress_message = "Checking security policy for component %s from registry %s (%s) for %s" % (component, registry, ref, owner),
+            stdout = decision,
+            copy = (current, final),
+        )
+    return final, meta
+
+def _wasm_component_from_oci_impl(ctx):
+    owner = "wasm_component_from_oci %s" % ctx.label
+    config_info = ctx.attr.registry_config[WasmRegistryConfigInfo] if ctx.attr.registry_config else None
+    policy_info = ctx.attr.security_policy[WasmSecurityPolicyInfo] if ctx.attr.security_policy else None
+    ref, digest, registry, component = resolve_reference(owner, ctx.attr, config_info)
+    key = None
+    openssh = False
+    if ctx.attr.verify_signature:
+        if not ctx.attr.public_key:
+            fail("%s: verify_signature = True needs public_key" % owner)
+        key = public_key_file(ctx.attr.public_key, owner, "public_key")
+        if WasmKeyPairInfo in ctx.attr.public_key:
+            openssh = ctx.attr.public_key[WasmKeyPairInfo].openssh_format
+    wasm, meta = pull_component(ctx, owner, ctx.label.name, ref, digest, registry, component, config_info, policy_info, key, openssh, str(ctx.label))
+    return [
+        DefaultInfo(files = depset([wasm, meta])),
+        WasmComponentInfo(
+            wasm = wasm,
+            metadata = meta,
+            signature = None,
+            package_name = ctx.attr.package_name or "oci:" + component.replace("_", "-").lower(),
+            reference = ref,
+            digest = digest,
+        ),
+    ]
+
+PULL_ATTRS = {
+    "registry": attr.string(doc = "Registry name from registry_config, or host[:port]."),
+    "namespace": attr.string(doc = "Repository namespace, e.g. `wasm-examples`."),
+    "component_name": attr.string(doc = "Repository name under the namespace; also the component name the policy matches."),
+    "tag": attr.string(doc = "Tag; default `latest` when no digest is given."),
+    "digest": attr.string(doc = "Manifest digest `sha256:...`: pins the pull (cached, verified)."),
+    "image_ref": attr.string(doc = "Full reference host/repo[:tag][@digest]; replaces registry/namespace/component_name/tag."),
+    "registry_config": attr.label(providers = [WasmRegistryConfigInfo]),
+    "verify_signature": attr.bool(default = False),
+    "public_key": attr.label(allow_files = True, doc = "Public key (file or wasm_keygen target) for verify_signature."),
+    "security_policy": attr.label(providers = [WasmSecurityPolicyInfo]),
+    "package_name": attr.string(doc = "WAC package name; default `oci:<component_name>`."),
+}
+
+wasm_component_from_oci = rule(
+    implementation = _wasm_component_from_oci_impl,
+    doc = "Pulls a component from an OCI registry (digest-checked), optionally verifying its signature and a security policy.",
+    attrs = PULL_ATTRS,
+    toolchains = [TOOLCHAIN_TYPE],
+)

@@ -1,0 +1,85 @@
+"""Legacy WORKSPACE setup (Bazel 4.2.3 and later without bzlmod).
+
+    load("@rules_wasm_oci//wasm:repositories.bzl", "wasm_oci_register_toolchains")
+    wasm_oci_register_toolchains()
+
+creates `@wasm_oci_toolchains`, whose toolchain runs the CLI bundle of this checkout
+(`tools/dist/wasm-oci.mjs`, made by `pnpm build`) with the `node` found on the machine.
+"""
+
+_BUILD = """\
+load("@rules_wasm_oci//wasm:toolchain.bzl", "wasm_oci_toolchain")
+
+package(default_visibility = ["//visibility:public"])
+
+exports_files(["node", "wasm-oci.mjs"])
+
+wasm_oci_toolchain(
+    name = "wasm_oci_toolchain",
+    cli = ":wasm-oci.mjs",
+    node = ":node",
+)
+
+toolchain(
+    name = "toolchain",
+    toolchain = ":wasm_oci_toolchain",
+    toolchain_type = "@rules_wasm_oci//wasm:toolchain_type",
+)
+"""
+
+def _find_node(rctx):
+    explicit = rctx.os.environ.get("WASM_OCI_NODE", "") or rctx.attr.node_path
+    if explicit:
+        node = rctx.path(explicit)
+        if not node.exists:
+            fail("wasm_oci toolchain: node binary %s (WASM_OCI_NODE or node_path) does not exist" % explicit)
+        return node
+    node = rctx.which("node")
+    if node == None:
+        fail("wasm_oci toolchain: no `node` on PATH; install Node.js 20 or set WASM_OCI_NODE=/path/to/node")
+    return node
+
+def _wasm_oci_toolchain_repo_impl(rctx):
+    node = _find_node(rctx)
+    result = rctx.execute([node, "--version"])
+    if result.return_code != 0:
+        fail("wasm_oci toolchain: `%s --version` failed: %s" % (node, result.stderr))
+    version = result.stdout.strip()
+    major = version.lstrip("v").split(".")[0]
+    if not major.isdigit() or int(major) < 20:
+        fail("wasm_oci toolchain: %s is Node.js %s; Node.js 20 or newer is needed" % (node, version))
+
+    # The bundle keeps @bytecodealliance/jco-transpile external; node resolves it from the real
+    # path of the bundle, i.e. from this checkout's node_modules, also inside the sandbox.
+    root = rctx.path(rctx.attr._package_json).dirname
+    bundle = root.get_child("tools").get_child("dist").get_child("wasm-oci.mjs")
+    if not bundle.exists:
+        fail("wasm_oci toolchain: %s is missing; run `pnpm install && pnpm build` in %s" % (bundle, root))
+    if not root.get_child("node_modules").get_child("@bytecodealliance").get_child("jco-transpile").exists:
+        fail("wasm_oci toolchain: %s/node_modules has no @bytecodealliance/jco-transpile; run `pnpm install` there" % root)
+    rctx.symlink(node, "node")
+    rctx.symlink(bundle, "wasm-oci.mjs")
+    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
+    rctx.file("BUILD.bazel", _BUILD)
+
+wasm_oci_toolchain_repository = repository_rule(
+    implementation = _wasm_oci_toolchain_repo_impl,
+    doc = "Makes a repository with a wasm-oci toolchain that runs the local CLI bundle with the machine's node.",
+    attrs = {
+        "node_path": attr.string(doc = "Absolute path of node; default: WASM_OCI_NODE, then `node` on PATH."),
+        "_package_json": attr.label(default = Label("//:package.json"), allow_single_file = True),
+    },
+    environ = ["WASM_OCI_NODE", "PATH"],
+    # The bundle is rebuilt outside Bazel (pnpm build); re-check it on every fetch.
+    local = True,
+)
+
+def wasm_oci_register_toolchains(name = "wasm_oci_toolchains", node_path = ""):
+    """Creates the toolchain repository and registers its toolchain.
+
+    Args:
+        name: name of the repository to create.
+        node_path: absolute path of node; by default WASM_OCI_NODE, then `node` on PATH.
+    """
+    wasm_oci_toolchain_repository(name = name, node_path = node_path)
+    native.register_toolchains("@%s//:toolchain" % name)

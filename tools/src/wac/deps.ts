@@ -1,0 +1,72 @@
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { WasmOciError } from "../util/errors.ts";
+
+/**
+ * Where the packages a WAC document names come from, following `wac compose`:
+ * `--dep ns:name=PATH` (unversioned references only), else under the deps directory
+ * `ns:name` -> `<deps>/ns/name/` (a WIT package), `<deps>/ns/name.wat`, `<deps>/ns/name.wasm`;
+ * `ns:name@1.2.3` -> `<deps>/ns/name/1.2.3/`, `.../1.2.3.wat`, `.../1.2.3.wasm`.
+ */
+export interface DependencyOptions {
+  readonly depsDir: string;
+  /** `ns:name` -> path, from `--dep`. */
+  readonly deps?: ReadonlyMap<string, string>;
+}
+
+export type DependencySource =
+  | { readonly kind: "wit"; readonly path: string }
+  | { readonly kind: "wasm"; readonly path: string; readonly bytes: Uint8Array };
+
+async function kindOf(p: string): Promise<"dir" | "file" | undefined> {
+  try {
+    const s = await stat(p);
+    return s.isDirectory() ? "dir" : s.isFile() ? "file" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type WasmTools = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
+let tools: Promise<WasmTools> | undefined;
+function wasmTools(): Promise<WasmTools> {
+  tools ??= import("@bytecodealliance/jco-transpile/wasm-tools");
+  return tools;
+}
+
+/** Compiles WebAssembly text with wasm-tools (through jco); errors name the file. */
+export async function compileWat(path: string, text: string): Promise<Uint8Array> {
+  try {
+    return await (await wasmTools()).parse(text);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new WasmOciError("INVALID_WAT", `${path}: failed to parse WebAssembly text: ${msg}`, { cause: e });
+  }
+}
+
+async function loadFile(path: string): Promise<DependencySource> {
+  if (path.endsWith(".wit")) return { kind: "wit", path };
+  const bytes = new Uint8Array(await readFile(path));
+  if (path.endsWith(".wat")) return { kind: "wasm", path, bytes: await compileWat(path, new TextDecoder().decode(bytes)) };
+  return { kind: "wasm", path, bytes };
+}
+
+/** Finds a package; `undefined` when nothing matches (the caller reports the reference). */
+export async function locateDependency(name: string, version: string | undefined, opts: DependencyOptions): Promise<DependencySource | undefined> {
+  if (version === undefined) {
+    const explicit = opts.deps?.get(name);
+    if (explicit !== undefined) {
+      const k = await kindOf(explicit);
+      if (k === undefined) throw new WasmOciError("DEPENDENCY_NOT_FOUND", `dependency \`${name}\` given with --dep does not exist: ${explicit}`);
+      return k === "dir" ? { kind: "wit", path: explicit } : loadFile(explicit);
+    }
+  }
+  const base = join(opts.depsDir, ...name.split(":"));
+  const stem = version === undefined ? base : join(base, version);
+  if ((await kindOf(stem)) === "dir") return { kind: "wit", path: stem };
+  for (const ext of [".wat", ".wasm"]) {
+    const p = stem + ext;
+    if ((await kindOf(p)) === "file") return loadFile(p);
+  }
+  return undefined;
+}

@@ -21,6 +21,7 @@ export { loadPublicKey, loadPublicKeys, loadSecretKey, parsePublicKeys, parseSec
 export { formatOpenSshPublicKey, formatOpenSshPrivateKey, parseOpenSshPrivateKey, parseOpenSshPublicKeys } from "./openssh.ts";
 export { parseSignatureData, serializeSignatureData, type SignatureData } from "./signature-data.ts";
 export { describeModule, type ModuleDescription } from "./ops.ts";
+import { describeModule, planAttach, planDetach, planSplit, type ModuleDescription } from "./ops.ts";
 
 export interface SignResult {
   /** The signature data (embedded as section 0, or the detached signature). */
@@ -91,3 +92,54 @@ export async function readSignatureFile(path: string): Promise<Uint8Array> {
   }
 }
 
+
+/** `detach`: removes the embedded signature; returns the module without it and the signature data. */
+export async function detachBytes(module: Uint8Array): Promise<{ module: Uint8Array; signature: Uint8Array }> {
+  return withSource(module, async (src) => {
+    const plan = await planDetach(src);
+    return { signature: plan.signature, module: await moduleBytes(src, plan.module) };
+  });
+}
+
+export async function detachFile(input: string, output: string, signatureFile: string): Promise<void> {
+  await withSource(input, async (src) => {
+    const plan = await planDetach(src);
+    await PendingOutputs.run(async (out) => {
+      await out.module(output, src, plan.module);
+      await out.bytes(signatureFile, plan.signature);
+    });
+  });
+}
+
+/** `attach`: embeds signature data as section 0 (refused when the module already has one). */
+export async function attachBytes(module: Uint8Array, signature: Uint8Array): Promise<Uint8Array> {
+  return withSource(module, async (src) => moduleBytes(src, await planAttach(src, signature)));
+}
+
+export async function attachFile(input: string, output: string, signatureFile: string): Promise<void> {
+  const signature = await readSignatureFile(signatureFile);
+  await withSource(input, async (src) => {
+    const plan = await planAttach(src, signature);
+    await PendingOutputs.run((out) => out.module(output, src, plan));
+  });
+}
+
+/** `split`: adds signature delimiters so `verify -s REGEX` can check part of the module. */
+export async function splitBytes(module: Uint8Array, signedSections?: RegExp): Promise<{ module: Uint8Array; delimiters: number }> {
+  return withSource(module, async (src) => {
+    const plan = await planSplit(src, signedSections);
+    return { module: await moduleBytes(src, plan.module), delimiters: plan.delimiters };
+  });
+}
+
+export async function splitFile(input: string, output: string, signedSections?: RegExp): Promise<{ delimiters: number }> {
+  return withSource(input, async (src) => {
+    const plan = await planSplit(src, signedSections);
+    await PendingOutputs.run((out) => out.module(output, src, plan.module));
+    return { delimiters: plan.delimiters };
+  });
+}
+
+export async function describeFile(input: string | Uint8Array): Promise<ModuleDescription> {
+  return withSource(input, (src) => describeModule(src));
+}

@@ -105,7 +105,7 @@ function checkPartial(content: readonly SectionInfo[], walk: HashWalk, valid: re
   }
   if (mustSign === true) {
     // The reference stops here; the sections after the last delimiter would go unchecked.
-    if (!contains(valid, walk.final)) return { ok: false, reason: "the sections after the last delimiter do not match any signed hash" };
+    if (!contains(valid, walk.final)) return { ok: false, reason: "the sections after the last delimiter (the whole module when it has none) do not match any signed hash" };
     checked++;
   }
   if (checked === 0) return { ok: false, reason: "no section selected by the regex is covered by a signature" };

@@ -238,8 +238,8 @@ class Parser {
           let ok: TypeNode | undefined;
           let err: TypeNode | undefined;
           if (this.eatPunct("_") !== undefined) {
-            this.punct(",");
-            err = this.type();
+            // `result<_>` is accepted as `result` (no ok, no error type).
+            if (this.eatPunct(",") !== undefined) err = this.type();
           } else {
             ok = this.type();
             if (this.eatPunct(",") !== undefined) err = this.type();
@@ -660,6 +660,7 @@ class Parser {
           } else {
             fill = a.span;
             this.eatPunct(",");
+            if (!this.isPunct("}")) this.lex.fail(a.span, "implicit import argument `...` must be the last argument");
             break;
           }
         } else if (a.kind === "string") {

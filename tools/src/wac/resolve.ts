@@ -7,6 +7,7 @@ import { SourceError, type Source, type Span } from "./diagnostics.ts";
 import { locateDependency, type DependencyOptions } from "./deps.ts";
 import { Scope, TypeConverter, qualifiedName, describeEntry, type ScopeEntry, type TypeHost } from "./type-converter.ts";
 import { WitLoader, witPackageToGraphPackage } from "./wit-package.ts";
+import { parseDocument } from "./parser.ts";
 import { CompositionGraph, packageKey, type NodeId, type Package, type PackageId } from "../compose/graph.ts";
 import { SubtypeChecker } from "../component/subtype.ts";
 import { promote, type InterfaceId, type ItemKind, type Types, type WorldId } from "../component/types.ts";
@@ -382,6 +383,7 @@ export class Resolver {
   }
 
   private newExpr(p: Expr["primary"] & { kind: "new" }): Item {
+    if (p.package.name === this.doc.package.name.name) this.fail(p.package.span, "cannot instantiate the package being defined");
     const { id: pkgId, package: pkg } = this.packageOf(p.package.name, p.package.version, p.package.span);
     if (pkg.bytes === undefined) this.fail(p.package.span, `package \`${packageKey(pkg.name, pkg.version)}\` is not a component (it is a WIT package) and cannot be instantiated`);
     const node = this.at(p.package.span, () => this.graph.instantiate(pkgId));
@@ -516,7 +518,6 @@ export class Resolver {
 
 /** Parses, loads the dependencies of and resolves a WAC document into a new graph. */
 export async function resolveDocument(source: Source, opts: ResolveOptions): Promise<{ graph: CompositionGraph; document: Document }> {
-  const { parseDocument } = await import("./parser.ts");
   const document = parseDocument(source);
   const graph = new CompositionGraph();
   await loadPackages(document, source, graph, opts);

@@ -429,6 +429,11 @@ export class TypeConverter {
           const wid = item.world.kind === "package" ? this.host.foreignWorld(item.world.path) : this.host.localWorld(item.world.id);
           const other = this.types.world(wid);
           const renames = new Map<string, string>();
+          const seenWith = new Set<string>();
+          for (const w of item.with) {
+            if (seenWith.has(w.from.name)) this.fail(w.from.span, `duplicate \`${w.from.name}\` in world include \`with\` clause`);
+            seenWith.add(w.from.name);
+          }
           for (const w of item.with) {
             if (!other.imports.has(w.from.name) && !other.exports.has(w.from.name)) {
               this.fail(w.from.span, `world does not have an import or export named \`${w.from.name}\``);

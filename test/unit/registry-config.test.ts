@@ -100,6 +100,8 @@ describe("loadRegistryConfig", () => {
     ["helper with a path", { registries: [{ name: "a", host: "a.io", auth: { type: "credential_helper", helper: "../../bin/sh" } }] }, [/registries\[0\]\.auth\.helper: expected a helper name/]],
     ["bad namespace prefix", { registries: [{ name: "a", host: "a.io", namespace_prefix: "Acme/" }] }, [/registries\[0\]\.namespace_prefix: expected a repository path prefix/]],
     ["not an object", [], [/\(top level\): /]],
+    ["namespace served twice", { registries: [{ name: "a", host: "a.io", namespaces: ["acme"] }, { name: "b", host: "b.io", namespaces: ["x", "acme"] }] }, [/registries\[1\]\.namespaces\[1\]: namespace "acme" is already served by registries\[0\]/]],
+    ["bad namespace label", { registries: [{ name: "a", host: "a.io", namespaces: ["Acme"] }] }, [/registries\[0\]\.namespaces\[0\]: expected a WIT namespace label/]],
   ])("rejects %s naming the field", async (_name, value, messages) => {
     const { err } = await loadError(value);
     expect(err.code).toBe("CONFIG_INVALID");

@@ -117,7 +117,18 @@ export const registryConfigSchema = z
   .superRefine((config, ctx) => {
     const names = new Map<string, number>();
     const hosts = new Map<string, number>();
+    const namespaces = new Map<string, number>();
     config.registries.forEach((entry, i) => {
+      (entry.namespaces ?? []).forEach((ns, j) => {
+        const prev = namespaces.get(ns);
+        if (prev !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["registries", i, "namespaces", j],
+            message: `namespace "${ns}" is already served by registries[${prev}]`,
+          });
+        } else namespaces.set(ns, i);
+      });
       const prevName = names.get(entry.name);
       if (prevName !== undefined) {
         ctx.addIssue({ code: "custom", path: ["registries", i, "name"], message: `duplicate name "${entry.name}" (also registries[${prevName}])` });

@@ -82,3 +82,13 @@ export function hermeticEnv(dir: string, extra: Record<string, string | undefine
     ...extra,
   };
 }
+
+let cacheCounter = 0;
+/**
+ * `--cache-dir <fresh dir under base>`: wasm-oci keeps a content-addressed cache (default
+ * $XDG_CACHE_HOME/wasm-oci), so a second pull of the same digest never reaches the registry. Tests
+ * that mean to exercise the network (auth, faults) pass a fresh cache to every pull.
+ */
+export function freshCacheArgs(base: string): string[] {
+  return ["--cache-dir", join(base, `cache-${process.pid}-${++cacheCounter}`)];
+}

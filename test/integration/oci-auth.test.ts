@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chmod, readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
-import { runCli, hermeticEnv } from "../helpers/cli.ts";
+import { runCli, hermeticEnv, freshCacheArgs } from "../helpers/cli.ts";
 import { makeTmp, writeJson, listFiles, type Tmp } from "../helpers/tmp.ts";
 import { startFaultProxy } from "../helpers/fault-proxy.ts";
 import { coreModule, interfaceComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
@@ -64,7 +64,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
       expect(digest).toMatch(/^sha256:/);
       for (const ref of [`${reg.host}/auth/${kind}:v1`, `${reg.host}/auth/${kind}@${digest}`]) {
         const out = tmp.path("out", `${kind}-${sha256(ref).slice(7, 15)}-${file}`);
-        const r = await runCli(["pull", ref, "-o", out, "--registry-config", basicEnvConfig], { env });
+        const r = await runCli(["pull", ref, "-o", out, "--registry-config", basicEnvConfig, ...freshCacheArgs(tmp.dir)], { env });
         expect(r.code, r.stderr).toBe(0);
         expect(await readFile(out)).toEqual(original);
       }
@@ -79,7 +79,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     const p = await runCli(["push", compPath, `${reg.host}/auth/docker:v1`], { env });
     expect(p.code, p.stderr).toBe(0);
     const out = tmp.path("out/docker.wasm");
-    const r = await runCli(["pull", `${reg.host}/auth/docker:v1`, "-o", out], { env });
+    const r = await runCli(["pull", `${reg.host}/auth/docker:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
   });
@@ -89,7 +89,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     await writeJson(`${env["DOCKER_CONFIG"]}/config.json`, { auths: { [`http://${reg.host}`]: { username: "bob", password: "bob-pw-2" } } });
     const cfg = await writeJson(tmp.path("docker-fields/registries.json"), { registries: [{ name: "local", host: reg.host, auth: { type: "docker" } }] });
     const out = tmp.path("out/docker-fields.wasm");
-    const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out, "--registry-config", cfg], { env });
+    const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
   });
@@ -110,7 +110,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     await chmod(helper, 0o755);
     await writeJson(`${env["DOCKER_CONFIG"]}/config.json`, { credHelpers: { [reg.host]: "wasmocitest" } });
     const out = tmp.path("out/helper.wasm");
-    const r = await runCli(["pull", `${reg.host}/auth/core:v1`, "-o", out], { env: { ...env, PATH: `${bin}:${process.env["PATH"] ?? ""}` } });
+    const r = await runCli(["pull", `${reg.host}/auth/core:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env: { ...env, PATH: `${bin}:${process.env["PATH"] ?? ""}` } });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(core);
     expect(await readFile(tmp.path("helper/asked"), "utf8")).toContain(reg.host);
@@ -132,7 +132,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     const env = envWith("alice", secret);
     const outDir = tmp.path("out/wrong");
     const out = `${outDir}/app.wasm`;
-    const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out, "--registry-config", basicEnvConfig], { env });
+    const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out, "--registry-config", basicEnvConfig, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(reg.host);
     expect(r.stderr).toMatch(/TEST_REG_USER|TEST_REG_PASS|basic_env/);
@@ -145,7 +145,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
   it("no credentials anywhere: exit 1 and the message lists the sources it tried", async () => {
     const env = hermeticEnv(tmp.path("nocreds"));
     const out = tmp.path("out/nocreds.wasm");
-    const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out], { env });
+    const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(reg.host);
     // Docker config discovery was consulted and is named.
@@ -195,7 +195,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
 
     for (const ref of [`${reg.host}/tok/app:v1`, `${reg.host}/tok/app@${digest}`]) {
       const out = tmp.path("out", `${sha256(ref).slice(7, 15)}.wasm`);
-      const r = await runCli(["pull", ref, "-o", out, "--registry-config", cfg], { env });
+      const r = await runCli(["pull", ref, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env });
       expect(r.code, r.stderr).toBe(0);
       expect(await readFile(out)).toEqual(comp);
     }
@@ -210,7 +210,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
       const env = hermeticEnv(tmp.dir, { TOKEN_REG_USER: user, TOKEN_REG_PASS: pass });
       const before = reg.tokenServer?.requests.length ?? 0;
       const out = tmp.path("out/cached-token.wasm");
-      const r = await runCli(["pull", `${proxy.host}/tok/app:v1`, "-o", out, "--registry-config", cfg], { env });
+      const r = await runCli(["pull", `${proxy.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env });
       expect(r.code, r.stderr).toBe(0);
       const tokenRequests = (reg.tokenServer?.requests.length ?? 0) - before;
       const authorized = proxy.requests.filter((q) => q.hasAuthorization);
@@ -226,7 +226,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const cfg = await cfgFor("envtoken", reg, { type: "env", token_env: "BOT_TOKEN", username: bot });
     const env = hermeticEnv(tmp.dir, { BOT_TOKEN: botToken });
     const out = tmp.path("out/envtoken.wasm");
-    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg], { env });
+    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
     expect(reg.tokenServer?.requests.some((q) => q.user === bot && q.status === 200)).toBe(true);
@@ -237,7 +237,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     await writeFixture(tmp.dir, "sa/token", Buffer.from(`${botToken}\n`));
     const cfg = await cfgFor("tokenfile", reg, { type: "token_file", path: tokenPath, username: bot });
     const out = tmp.path("out/tokenfile.wasm");
-    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg], { env: hermeticEnv(tmp.dir) });
+    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env: hermeticEnv(tmp.dir) });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
     expectNoSecret(r.stdout + r.stderr, bot, botToken);
@@ -248,7 +248,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const refresh = reg.tokenServer?.issueRefreshToken(user) as string;
     await writeJson(`${env["DOCKER_CONFIG"]}/config.json`, { auths: { [reg.host]: { auth: Buffer.from("<token>:").toString("base64"), identitytoken: refresh } } });
     const out = tmp.path("out/identity.wasm");
-    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out], { env });
+    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
     expectNoSecret(r.stdout + r.stderr, user, refresh);
@@ -260,7 +260,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     expect(p.code, p.stderr).toBe(0);
     const env = hermeticEnv(tmp.path("anon"));
     const out = tmp.path("out/anon.wasm");
-    const r = await runCli(["pull", `${open.host}/pub/app:v1`, "-o", out], { env });
+    const r = await runCli(["pull", `${open.host}/pub/app:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
     expect(open.tokenServer?.requests.some((q) => q.grant === "anonymous" && q.granted.length > 0)).toBe(true);
@@ -274,7 +274,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const cfg = await cfgFor("wrong", reg, { type: "basic_env", username_env: "TOKEN_REG_USER", password_env: "TOKEN_REG_PASS" });
     const secret = "wrong-token-pw-777";
     const outDir = tmp.path("out/wrong");
-    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", `${outDir}/app.wasm`, "--registry-config", cfg], {
+    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", `${outDir}/app.wasm`, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], {
       env: hermeticEnv(tmp.dir, { TOKEN_REG_USER: user, TOKEN_REG_PASS: secret }),
     });
     expect(r.code).toBe(1);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
-import { runCli, hermeticEnv } from "../helpers/cli.ts";
+import { runCli, hermeticEnv, freshCacheArgs } from "../helpers/cli.ts";
 import { makeTmp, writeJson, listFiles, type Tmp } from "../helpers/tmp.ts";
 import { startFaultProxy, startRecordingServer, type FaultProxy, type RecordingServer } from "../helpers/fault-proxy.ts";
 import { paddedComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
@@ -60,7 +60,8 @@ describe.skipIf(!registryAvailable())("oci faults through a fault-injecting prox
   const pull = async (ref = `${proxy.host}/faults/app:v1`, extra: string[] = []): Promise<{ code: number; stderr: string; out: string; outDir: string }> => {
     const outDir = tmp.path(`out-${++n}`);
     const out = `${outDir}/app.wasm`;
-    const r = await runCli(["pull", ref, "-o", out, "--registry-config", cfg, ...extra], { env, timeoutMs: 90_000 });
+    const cache = extra.includes("--cache-dir") ? [] : freshCacheArgs(tmp.dir);
+    const r = await runCli(["pull", ref, "-o", out, "--registry-config", cfg, ...cache, ...extra], { env, timeoutMs: 90_000 });
     return { code: r.code, stderr: r.stderr, out, outDir };
   };
 

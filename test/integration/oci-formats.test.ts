@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, writeFile } from "node:fs/promises";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
-import { runCli, hermeticEnv, type CliResult } from "../helpers/cli.ts";
+import { runCli, hermeticEnv, freshCacheArgs, type CliResult } from "../helpers/cli.ts";
 import { makeTmp, listFiles, type Tmp } from "../helpers/tmp.ts";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
 import { coreModule, interfaceComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
@@ -50,7 +50,7 @@ describe.skipIf(!registryAvailable())("oci formats and bad input", () => {
   const pull = async (ref: string, extra: string[] = []): Promise<CliResult & { out: string; files: () => Promise<string[]> }> => {
     const dir = tmp.path(`out-${++n}`);
     const out = `${dir}/app.wasm`;
-    const r = await runCli(["pull", ref, "-o", out, ...extra], { env });
+    const r = await runCli(["pull", ref, "-o", out, ...extra, ...freshCacheArgs(tmp.dir)], { env });
     return { ...r, out, files: () => listFiles(dir) };
   };
 

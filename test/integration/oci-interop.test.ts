@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
-import { runCli, hermeticEnv } from "../helpers/cli.ts";
+import { runCli, hermeticEnv, freshCacheArgs } from "../helpers/cli.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
 import { runCommand } from "../helpers/processes.ts";
 import { interfaceComponent, coreModule, writeFixture } from "../helpers/wasm-fixtures.ts";
@@ -61,11 +61,11 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("oci interop with skopeo", 
     expect(await layoutDigestForTag(layout, "v1")).toBe(digest);
 
     const out = tmp.path("out/from-skopeo-layout.wasm");
-    const r = await runCli(["pull", `oci-layout:${layout}:v1`, "-o", out], { env });
+    const r = await runCli(["pull", `oci-layout:${layout}:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
     const out2 = tmp.path("out/from-skopeo-layout-digest.wasm");
-    const r2 = await runCli(["pull", `oci-layout:${layout}@${digest}`, "-o", out2], { env });
+    const r2 = await runCli(["pull", `oci-layout:${layout}@${digest}`, "-o", out2, ...freshCacheArgs(tmp.dir)], { env });
     expect(r2.code, r2.stderr).toBe(0);
     expect(await readFile(out2)).toEqual(comp);
   });
@@ -82,7 +82,7 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("oci interop with skopeo", 
     expect((await getManifest(reg, "interop/fromimage", "v2")).digest).toBe(layoutDigest);
 
     const out = tmp.path("out/from-our-layout.wasm");
-    const r = await runCli(["pull", `${reg.host}/interop/fromimage@${layoutDigest as string}`, "-o", out], { env });
+    const r = await runCli(["pull", `${reg.host}/interop/fromimage@${layoutDigest as string}`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(comp);
   });
@@ -98,7 +98,7 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("oci interop with skopeo", 
     const copy = await skopeo("copy", "--dest-tls-verify=false", `oci:${layout}:w1`, `docker://${reg.host}/interop/foreign:w1`);
     expect(copy.code, copy.stderr).toBe(0);
     const out = tmp.path("out/foreign.wasm");
-    const r = await runCli(["pull", `${reg.host}/interop/foreign:w1`, "-o", out, "--digest", manifestDigest], { env });
+    const r = await runCli(["pull", `${reg.host}/interop/foreign:w1`, "-o", out, "--digest", manifestDigest, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(out)).toEqual(core);
   });

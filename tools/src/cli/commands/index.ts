@@ -16,4 +16,5 @@ export const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import("./compose.ts"),
   () => import("./plug.ts"),
   () => import("./run.ts"),
+  () => import("./component.ts"),
 ];

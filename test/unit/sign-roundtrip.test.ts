@@ -160,7 +160,7 @@ describe("split modules and partial verification", () => {
     // No delimiter at all: the reference's partial verification passes without hashing anything.
     const signed = (await signBytes(smallModule(), { secretKey: alice })).module;
     const tampered = new Uint8Array(signed);
-    tampered[tampered.length - 1] ^= 0xff; // inside the "hello" custom section
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 0xff; // inside the "hello" custom section
     expect((await verifyBytes(tampered, [alice.publicKey], { sections: /.*/ })).ok).toBe(false);
     // Code section changed: standard sections are always selected.
     const codeAt = Buffer.from(signed).indexOf(Buffer.from([0x02, 0x00, 0x0b]));

@@ -4,6 +4,7 @@
  * so a damaged entry is dropped instead of trusted. Cache failures never fail a pull.
  */
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
@@ -62,7 +63,7 @@ export class BlobCache {
         const b = chunk as Buffer;
         hash.update(b);
         onBytes?.(b.length);
-        if (!dest.write(b)) await new Promise<void>((resolve) => dest.once("drain", resolve));
+        if (!dest.write(b)) await once(dest, "drain");
       }
     } catch {
       return false;

@@ -3,6 +3,7 @@
  * verifies every digest, and writes the layer atomically. Manifests, configs and layers go
  * through the content-addressed cache, so a second pull of the same digest sends no blob request.
  */
+import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -185,12 +186,7 @@ export class Puller {
           throw sizeMismatch(desc, this.source.name, verifier.size);
         }
         progress.add(b.length);
-        if (!file.stream.write(b)) {
-          await new Promise<void>((resolve, reject) => {
-            file.stream.once("drain", resolve);
-            file.stream.once("error", reject);
-          });
-        }
+        if (!file.stream.write(b)) await once(file.stream, "drain");
       }
     } finally {
       progress.done();

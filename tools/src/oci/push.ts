@@ -198,6 +198,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   const settings = await loadOciSettings(opts.registryConfig !== undefined ? { registryConfig: opts.registryConfig } : {});
   const client = registryClient(settings, dest.registry);
   const repo = dest.repository;
+  client.willPush(repo);
   const mountFrom = opts.mountFrom !== undefined ? mountRepository(opts.mountFrom, dest.registry) : undefined;
 
   const statuses = await mapLimit(plan.blobs, TRANSFER_CONCURRENCY, async (b): Promise<BlobStatus> => {

@@ -64,6 +64,20 @@ export class RegistryClient {
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
+  private readonly pushRepositories = new Set<string>();
+
+  /**
+   * Asks for pull,push tokens for every request to `repository`, so a push does not fetch one
+   * token for its HEADs and another for its uploads.
+   */
+  willPush(repository: string): void {
+    this.pushRepositories.add(repository);
+  }
+
+  private pullScope(repository: string): string {
+    return repositoryScope(repository, this.pushRepositories.has(repository) ? "push" : "pull");
+  }
+
   private url(repository: string, rest: string): URL {
     return new URL(`${this.base}/v2/${repository}/${rest}`);
   }
@@ -87,7 +101,7 @@ export class RegistryClient {
   /** GET a manifest by tag or digest; refuses bodies over 4 MiB before and while reading. */
   async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
     const url = this.url(repository, `manifests/${reference}`);
-    const res = await this.send({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT } }, [repositoryScope(repository, "pull")]);
+    const res = await this.send({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT } }, [this.pullScope(repository)]);
     if (res.status !== 200) await this.fail(res, `manifest ${repository}:${reference}`, res.status === 404 ? "MANIFEST_NOT_FOUND" : undefined);
     const length = Number(header(res, "content-length") ?? "-1");
     if (length > MAX_MANIFEST_BYTES) {
@@ -114,7 +128,7 @@ export class RegistryClient {
   async headManifest(repository: string, reference: string): Promise<{ digest?: Digest; size?: number; mediaType?: string } | undefined> {
     const res = await this.send(
       { method: "HEAD", url: this.url(repository, `manifests/${reference}`), headers: { accept: MANIFEST_ACCEPT } },
-      [repositoryScope(repository, "pull")],
+      [this.pullScope(repository)],
     );
     await res.body.dump().catch(() => undefined);
     if (res.status === 404) return undefined;
@@ -145,7 +159,7 @@ export class RegistryClient {
   }
 
   async blobExists(repository: string, digest: Digest): Promise<boolean> {
-    const res = await this.send({ method: "HEAD", url: this.url(repository, `blobs/${digest}`) }, [repositoryScope(repository, "pull")]);
+    const res = await this.send({ method: "HEAD", url: this.url(repository, `blobs/${digest}`) }, [this.pullScope(repository)]);
     await res.body.dump().catch(() => undefined);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
@@ -154,7 +168,7 @@ export class RegistryClient {
 
   /** GET a blob; redirects to storage are followed without our Authorization. The caller verifies the digest. */
   async getBlob(repository: string, digest: Digest): Promise<{ body: Readable; size: number | undefined }> {
-    const res = await this.send({ method: "GET", url: this.url(repository, `blobs/${digest}`) }, [repositoryScope(repository, "pull")]);
+    const res = await this.send({ method: "GET", url: this.url(repository, `blobs/${digest}`) }, [this.pullScope(repository)]);
     if (res.status !== 200) await this.fail(res, `blob ${repository}@${digest}`, res.status === 404 ? "BLOB_NOT_FOUND" : undefined);
     const len = header(res, "content-length");
     return { body: res.body, size: len !== undefined ? Number(len) : undefined };
@@ -167,7 +181,7 @@ export class RegistryClient {
     url.searchParams.set("from", from);
     const res = await this.send({ method: "POST", url, headers: { "content-length": "0" } }, [
       repositoryScope(repository, "push"),
-      repositoryScope(from, "pull"),
+      this.pullScope(from),
     ]);
     await res.body.dump().catch(() => undefined);
     if (res.status === 201) return true;
@@ -238,7 +252,7 @@ export class RegistryClient {
     const tags: string[] = [];
     let url: URL | undefined = this.url(repository, "tags/list");
     for (let page = 0; url !== undefined && page < 1000; page++) {
-      const res: HttpResponse = await this.send({ method: "GET", url }, [repositoryScope(repository, "pull")]);
+      const res: HttpResponse = await this.send({ method: "GET", url }, [this.pullScope(repository)]);
       if (res.status !== 200) await this.fail(res, `tags of ${repository}`);
       const body = (await res.body.json()) as { tags?: string[] | null };
       tags.push(...(body.tags ?? []));

@@ -66,9 +66,10 @@ function credentialBasic(c: Credential): string | undefined {
 }
 
 export class Authenticator {
-  private credentialResult: CredentialResult | undefined;
+  private credentialResult: Promise<CredentialResult> | undefined;
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, CachedToken>();
+  private readonly inflight = new Map<string, Promise<string | undefined>>();
   /** Set when a realm refused our token credential and the registry accepts it as a Bearer directly. */
   private directBearer = false;
 
@@ -79,14 +80,15 @@ export class Authenticator {
     private readonly allowInsecureRealm: boolean,
   ) {}
 
-  private async credential(): Promise<CredentialResult> {
-    if (this.credentialResult === undefined) {
-      this.credentialResult = await this.lookup();
-      const c = this.credentialResult.credential;
+  /** Looked up once, on the first challenge; parallel requests share the one lookup. */
+  private credential(): Promise<CredentialResult> {
+    this.credentialResult ??= this.lookup().then((r) => {
+      const c = r.credential;
       if (c?.kind === "basic") registerSecret(c.password);
       if (c?.kind === "token") registerSecret(c.token);
       if (c?.kind === "refresh") registerSecret(c.refreshToken);
-    }
+      return r;
+    });
     return this.credentialResult;
   }
 
@@ -130,12 +132,12 @@ export class Authenticator {
     const cred = result.credential;
     if (challenge.scheme === "basic") {
       if (cred === undefined) {
-        if (fresh) throw new UnauthorizedError(this.registry, 401, result, "the registry requires Basic authentication");
+        if (fresh) throw new UnauthorizedError(this.registry, 401, result, "the registry requires a user name and password (HTTP Basic)");
         return undefined;
       }
       const basic = credentialBasic(cred);
       if (basic === undefined) {
-        throw new UnauthorizedError(this.registry, 401, result, "the registry requires Basic authentication, but the credential is a refresh token");
+        throw new UnauthorizedError(this.registry, 401, result, "the registry requires a user name and password (HTTP Basic), but the credential is a refresh token");
       }
       return basic;
     }
@@ -143,7 +145,13 @@ export class Authenticator {
     const key = scopes.join(" ");
     const cached = this.tokens.get(key);
     if (cached !== undefined && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
-    const token = await this.fetchToken(challenge, scopes, result);
+    // Parallel transfers that hit the same challenge share one token request.
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      pending = this.fetchToken(challenge, scopes, result).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    const token = await pending;
     if (token === undefined) return cred?.kind === "token" ? `Bearer ${cred.token}` : undefined;
     return `Bearer ${token}`;
   }

@@ -231,7 +231,23 @@ export class Resolver {
     this.items.set(id.name, item);
   }
 
+  /**
+   * `type a = u32; export a as "b";` exports the definition only as `b` (a definition has one
+   * export name), so definitions re-exported under another name are defined with that name.
+   */
+  private readonly definitionNames = new Map<string, string>();
+
   resolve(): void {
+    const typeNames = new Set<string>();
+    for (const s of this.doc.statements) {
+      if (s.kind === "interface" || s.kind === "world") typeNames.add(s.id.name);
+      else if (s.kind === "type") typeNames.add(s.decl.id.name);
+      else if (s.kind === "export" && s.options.kind === "as" && s.expr.postfix.length === 0 && s.expr.primary.kind === "ident") {
+        const local = s.expr.primary.id.name;
+        const name = "value" in s.options.name ? (s.options.name as StringLit).value : (s.options.name as Ident).name;
+        if (typeNames.has(local) && !this.definitionNames.has(local)) this.definitionNames.set(local, name);
+      }
+    }
     for (const s of this.doc.statements) this.statement(s);
     if (this.doc.package.targets !== undefined) this.checkTargets(this.doc.package.targets);
   }
@@ -259,7 +275,7 @@ export class Resolver {
         }, true);
         if (main === undefined || main.kind !== "type") this.fail(id.span, `\`${id.name}\` cannot be defined here`);
         const entry = this.root.entries.get(id.name)!;
-        const node = this.at(id.span, () => this.graph.defineType(id.name, (main as ItemKind & { kind: "type" }).type));
+        const node = this.at(id.span, () => this.graph.defineType(this.definitionNames.get(id.name) ?? id.name, (main as ItemKind & { kind: "type" }).type));
         this.items.set(id.name, { kind: "type", entry, node, name: id.name, span: id.span });
         return;
       }
@@ -278,7 +294,7 @@ export class Resolver {
     if (this.root.entries.has(id.name)) this.fail(id.span, `\`${id.name}\` is already defined`);
     const entry: ScopeEntry = type;
     this.root.entries.set(id.name, entry);
-    const node = this.at(id.span, () => this.graph.defineType(id.name, type));
+    const node = this.at(id.span, () => this.graph.defineType(this.definitionNames.get(id.name) ?? id.name, type));
     this.items.set(id.name, { kind: "type", entry, node, name: id.name, span: id.span });
   }
 

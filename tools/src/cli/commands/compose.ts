@@ -1,4 +1,98 @@
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { printResult } from "../output.ts";
+import { UsageError, WasmOciError } from "../../util/errors.ts";
+import { writeFileAtomic } from "../../util/atomic-write.ts";
+import { sha256Digest } from "../../util/digest.ts";
+import { log } from "../../util/log.ts";
+import { resolveDocument, type ComponentLoader } from "../../wac/resolve.ts";
 
-// Placeholder: the owner of this command family replaces this file with its commands.
-export function register(_program: Command): void {}
+/**
+ * `wasm-oci compose`: the `wac compose` command (same flags), implemented by our WAC front
+ * end (tools/src/wac/) and composition encoder (tools/src/compose/).
+ */
+
+const PACKAGE_NAME = /^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*(:[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*)+$/;
+
+/** Parses one `--dep ns:name=PATH` value. */
+export function parseDepFlag(value: string, previous: Map<string, string> = new Map()): Map<string, string> {
+  const eq = value.indexOf("=");
+  if (eq <= 0 || eq === value.length - 1) throw new UsageError(`--dep ${JSON.stringify(value)}: expected PKG=PATH, e.g. --dep example:greeter=greeter.wasm`, "BAD_DEP");
+  const name = value.slice(0, eq);
+  const path = value.slice(eq + 1);
+  if (name.includes("@")) throw new UsageError(`--dep ${JSON.stringify(value)}: --dep applies only to unversioned package names; put versioned packages under --deps-dir`, "BAD_DEP");
+  if (!PACKAGE_NAME.test(name)) throw new UsageError(`--dep ${JSON.stringify(value)}: \`${name}\` is not a package name (expected ns:name in kebab case)`, "BAD_DEP");
+  if (previous.has(name)) throw new UsageError(`--dep ${JSON.stringify(value)}: package \`${name}\` was given more than once`, "BAD_DEP");
+  const out = new Map(previous);
+  out.set(name, path);
+  return out;
+}
+
+const loadComponent: ComponentLoader = async ({ bytes, types, name, version }) => {
+  const { packageFromBytes } = await import("../../component/package.ts");
+  return packageFromBytes(name, version, bytes, types);
+};
+
+export interface ComposeOptions {
+  readonly file: string;
+  readonly deps?: ReadonlyMap<string, string>;
+  readonly depsDir?: string;
+  readonly importDependencies?: boolean;
+  readonly validate?: boolean;
+}
+
+/** Reads, resolves and encodes a WAC document; the component bytes. */
+export async function composeFile(opts: ComposeOptions): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(opts.file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read WAC file ${opts.file}: ${(e as Error).message}`, "WAC_FILE_UNREADABLE");
+  }
+  const { graph } = await resolveDocument(
+    { path: opts.file, text },
+    { depsDir: opts.depsDir ?? "deps", deps: opts.deps ?? new Map(), loadComponent },
+  );
+  return graph.encode({ defineComponents: !opts.importDependencies, validate: opts.validate ?? true });
+}
+
+type WasmTools = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
+
+async function printWat(bytes: Uint8Array): Promise<string> {
+  const tools: WasmTools = await import("@bytecodealliance/jco-transpile/wasm-tools");
+  try {
+    return await tools.print(bytes);
+  } catch (e) {
+    throw new WasmOciError("WAT_PRINT_FAILED", `failed to print the composed component as WAT: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command("compose")
+    .description("compose WebAssembly components with a WAC document (compatible with `wac compose`)")
+    .argument("<file>", "the WAC document (.wac)")
+    .option("-d, --dep <PKG=PATH>", "use PATH (.wasm, .wat, a WIT directory or .wit file) for the unversioned package PKG; repeatable", (v: string, prev: Map<string, string>) => parseDepFlag(v, prev), new Map<string, string>())
+    .option("--deps-dir <DIR>", "directory holding dependencies as ns/name(.wasm|.wat|/) and ns/name/VERSION(.wasm|.wat|/)", "deps")
+    .option("-i, --import-dependencies", "import dependencies (`unlocked-dep=<ns:name>`) instead of defining them in the output")
+    .option("--no-validate", "do not validate the composed component with wasm-tools")
+    .option("-t, --wat", "write the WebAssembly text format instead of the binary")
+    .option("-o, --output <OUT>", "output file (written atomically); default stdout")
+    .option("--json", "print a JSON summary (output, size, digest) on stdout; requires -o")
+    .action(async (file: string, o: { dep: Map<string, string>; depsDir: string; importDependencies?: boolean; validate: boolean; wat?: boolean; output?: string; json?: boolean }) => {
+      if (o.json && o.output === undefined) throw new UsageError("--json needs -o/--output: stdout cannot carry both the component and the summary", "BAD_FLAGS");
+      if (o.output === undefined && !o.wat && process.stdout.isTTY) {
+        throw new UsageError("refusing to write a binary component to a terminal: use -o OUT or -t/--wat", "BAD_FLAGS");
+      }
+      const bytes = await composeFile({ file, deps: o.dep, depsDir: o.depsDir, importDependencies: o.importDependencies === true, validate: o.validate });
+      const data: string | Uint8Array = o.wat ? await printWat(bytes) : bytes;
+      if (o.output === undefined) {
+        await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
+        return;
+      }
+      await writeFileAtomic(o.output, data);
+      log.info(`composed ${file} -> ${o.output} (${bytes.length} bytes)`);
+      const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+      printResult(o.json, { output: o.output, size, digest: sha256Digest(data) }, () => []);
+    });
+}

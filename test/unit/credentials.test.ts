@@ -434,3 +434,39 @@ describe("runCredentialHelper", () => {
     await expect(runCredentialHelper("../evil", "x")).rejects.toThrow(/invalid helper name/);
   });
 });
+
+describe("wasm-oci config credentials (CLI)", () => {
+  it("prints the source and what was tried, never the secret", async () => {
+    const { main } = await import("../../tools/src/cli/main.ts");
+    const { home } = await freshEnv();
+    await writeJson(join(home, ".docker/config.json"), { auths: { "ghcr.io": { auth: b64(`alice:${S.authB64Pass}`) } } });
+    const saved = { HOME: process.env["HOME"], DOCKER_CONFIG: process.env["DOCKER_CONFIG"], W: process.env["WKG_REGISTRY_GHCR_IO_AUTH_BEARER"] };
+    process.env["HOME"] = home;
+    delete process.env["DOCKER_CONFIG"];
+    delete process.env["WKG_REGISTRY_GHCR_IO_AUTH_BEARER"];
+    const chunks: string[] = [];
+    const orig = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((c: string | Uint8Array) => {
+      chunks.push(typeof c === "string" ? c : Buffer.from(c).toString("utf8"));
+      return true;
+    }) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await main(["node", "wasm-oci", "config", "credentials", "ghcr.io", "--json"]);
+    } finally {
+      process.stdout.write = orig;
+      for (const [k, v] of [["HOME", saved.HOME], ["DOCKER_CONFIG", saved.DOCKER_CONFIG], ["WKG_REGISTRY_GHCR_IO_AUTH_BEARER", saved.W]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(code).toBe(0);
+    const out = chunks.join("");
+    seen.push(out);
+    const json = JSON.parse(out) as { host: string; source: string; kind: string; tried: string[] };
+    expect(json.host).toBe("ghcr.io");
+    expect(json.kind).toBe("basic");
+    expect(json.source).toContain('auths["ghcr.io"] (auth)');
+    expect(out).not.toContain(b64(`alice:${S.authB64Pass}`));
+  });
+});

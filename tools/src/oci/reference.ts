@@ -154,6 +154,10 @@ export function parseReference(s: string): Reference {
     if (problem !== undefined) fail(input, `registry host "${first}": ${problem}`);
     registry = normalizeRegistryHost(first);
     repository = name.slice(slash + 1);
+  } else if (first === undefined && (name.includes(".") || name === "localhost")) {
+    // "ghcr.io" or "localhost:5000" alone: Docker would read a Docker Hub repository, but nobody means that.
+    const host = body.split("@")[0] ?? name;
+    fail(input, `the repository is missing after the registry host "${host}" (expected host[:port]/repo)`);
   } else {
     registry = DOCKER_HUB_REGISTRY;
     repository = name;

@@ -11,6 +11,8 @@ import {
 } from "../../tools/src/config/registry-config.ts";
 import { registryConfigSchemaText, schemaPath } from "../../tools/src/config/gen-registry-config-schema.ts";
 import { UsageError } from "../../tools/src/util/errors.ts";
+import { jsonErrorOffset } from "../../tools/src/config/json-position.ts";
+import fc from "fast-check";
 
 async function writeConfig(value: unknown): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "regcfg-"));
@@ -130,8 +132,47 @@ describe("loadRegistryConfig", () => {
     const secret = "hunter2-very-secret";
     const { err } = await loadError(`{\n  "registries": [\n    { "name": "a", "password": ${secret} }\n  ]\n}`);
     expect(err.code).toBe("CONFIG_INVALID_JSON");
-    expect(err.message).toMatch(/not valid JSON( at line:column 3:\d+)?$/);
+    expect(err.message).toMatch(/not valid JSON at line:column 3:32$/);
     expect(err.message).not.toContain(secret);
+  });
+
+  it("locates syntax errors exactly like JSON.parse accepts and rejects", () => {
+    const cases: Array<[string, number | undefined]> = [
+      ['{"a": [1, 2, {"b": null}], "c": "x\\u00e9"}', undefined],
+      ["", 0],
+      ["{", 1],
+      ['{"a" 1}', 5],
+      ['{"a": 1,}', 8],
+      ["[1 2]", 3],
+      ['{"a": tru}', 9],
+      ["[01]", 2],
+      ['"a\tb"', 2],
+      ["{} x", 3],
+    ];
+    for (const [text, offset] of cases) {
+      expect(jsonErrorOffset(text), text).toBe(offset);
+      let parses = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        parses = false;
+      }
+      expect(parses, text).toBe(offset === undefined);
+    }
+    fc.assert(
+      fc.property(fc.json(), fc.nat(), (json, cut) => {
+        expect(jsonErrorOffset(json)).toBeUndefined();
+        const truncated = json.slice(0, cut % (json.length + 1));
+        let parses = true;
+        try {
+          JSON.parse(truncated);
+        } catch {
+          parses = false;
+        }
+        expect(jsonErrorOffset(truncated) === undefined).toBe(parses);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("reports a missing file", async () => {

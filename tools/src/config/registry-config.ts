@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { UsageError, errorMessage } from "../util/errors.ts";
 import { isValidRegistryHost, normalizeRegistryHost, registryHostProblem } from "../oci/reference.ts";
+import { jsonErrorOffset, lineColumn } from "./json-position.ts";
 
 const envVarName = z
   .string()
@@ -213,14 +214,6 @@ function inlineSecretAdvice(key: string): string {
   return 'name an environment variable instead (e.g. "token_env" with type "env") or use type "token_file"';
 }
 
-/** Line and column of a character offset, for JSON syntax errors. */
-function lineCol(text: string, offset: number): string {
-  const before = text.slice(0, offset);
-  const line = before.split("\n").length;
-  const col = offset - before.lastIndexOf("\n");
-  return `${line}:${col}`;
-}
-
 /**
  * Validates an already-parsed config. `source` names the file in messages. Errors never echo
  * values (a misplaced secret must not reach a log), only field paths and what was expected.
@@ -263,13 +256,14 @@ export async function loadRegistryConfig(path: string): Promise<RegistryConfig> 
   } catch (e) {
     throw new UsageError(`cannot read registry config ${path}: ${errorMessage(e)}`, "CONFIG_UNREADABLE");
   }
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (e) {
+  } catch {
     // V8's message may quote part of the file, which could be a misplaced secret: report the position only.
-    const m = /position (\d+)/.exec(errorMessage(e));
-    const where = m?.[1] !== undefined ? ` at line:column ${lineCol(text, Number(m[1]))}` : "";
+    const offset = jsonErrorOffset(text);
+    const where = offset !== undefined ? ` at line:column ${lineColumn(text, offset)}` : "";
     throw new UsageError(`${path}: not valid JSON${where}`, "CONFIG_INVALID_JSON");
   }
   return parseRegistryConfig(raw, path);

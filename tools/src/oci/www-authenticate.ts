@@ -24,6 +24,12 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
     while (i < n && tokenChars.test(header[i] as string)) i++;
     return header.slice(start, i);
   };
+  // Strictly a token, but some servers send unquoted URLs: take everything up to "," or space.
+  const readBare = (): string => {
+    const start = i;
+    while (i < n && header[i] !== "," && header[i] !== " " && header[i] !== "\t") i++;
+    return header.slice(start, i);
+  };
   const readQuoted = (): string => {
     // at opening quote
     i++;
@@ -56,7 +62,7 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
       // auth-param of the current challenge (a token68 with "=" padding only follows a scheme directly).
       i++;
       skipWs();
-      const value = header[i] === '"' ? readQuoted() : readToken();
+      const value = header[i] === '"' ? readQuoted() : readBare();
       current.params[word.toLowerCase()] = value;
       continue;
     }

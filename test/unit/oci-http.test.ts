@@ -1,0 +1,193 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MockAgent } from "undici";
+import { HttpClient, urlForLog } from "../../tools/src/oci/http.ts";
+import { Authenticator, UnauthorizedError } from "../../tools/src/oci/token-flow.ts";
+import { isLoopbackHost, schemeFor } from "../../tools/src/oci/transport-security.ts";
+import type { CredentialResult } from "../../tools/src/oci/types.ts";
+
+let agent: MockAgent;
+const noSleep = async (): Promise<void> => {};
+
+function client(): HttpClient {
+  return new HttpClient({ timeoutMs: 5000, retry: { maxAttempts: 3, maxElapsedMs: 10_000, baseDelayMs: 1, maxDelayMs: 2 }, dispatcher: agent, sleep: noSleep });
+}
+
+function authOf(headers: unknown): string | undefined {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === "authorization") return String(headers[i + 1]);
+    return undefined;
+  }
+  const h = (headers ?? {}) as Record<string, string>;
+  for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === "authorization") return v;
+  return undefined;
+}
+
+beforeEach(() => {
+  agent = new MockAgent();
+  agent.disableNetConnect();
+});
+afterEach(async () => {
+  await agent.close();
+});
+
+describe("redirects", () => {
+  it("never forwards Authorization to another host (blob GET redirected to storage)", async () => {
+    agent
+      .get("https://registry.example")
+      .intercept({ path: "/v2/app/blobs/sha256:abc", method: "GET" })
+      .reply(307, "", { headers: { location: "https://storage.example/b/abc?X-Amz-Signature=s3cr3t" } });
+    let storageAuth: string | undefined = "not called";
+    agent
+      .get("https://storage.example")
+      .intercept({ path: "/b/abc?X-Amz-Signature=s3cr3t", method: "GET" })
+      .reply((opts) => {
+        storageAuth = authOf(opts.headers);
+        return { statusCode: 200, data: "blob-bytes" };
+      });
+    const res = await client().send({
+      method: "GET",
+      url: new URL("https://registry.example/v2/app/blobs/sha256:abc"),
+      headers: { authorization: "Bearer registry-token" },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.body.text()).toBe("blob-bytes");
+    expect(storageAuth).toBeUndefined();
+    expect(res.url.host).toBe("storage.example");
+  });
+
+  it("keeps Authorization on a redirect within the same host", async () => {
+    agent.get("https://registry.example").intercept({ path: "/v2/a", method: "GET" }).reply(302, "", { headers: { location: "/v2/b" } });
+    let seen: string | undefined;
+    agent
+      .get("https://registry.example")
+      .intercept({ path: "/v2/b", method: "GET" })
+      .reply((opts) => {
+        seen = authOf(opts.headers);
+        return { statusCode: 200, data: "" };
+      });
+    await client().send({ method: "GET", url: new URL("https://registry.example/v2/a"), headers: { authorization: "Bearer t" } });
+    expect(seen).toBe("Bearer t");
+  });
+
+  it("refuses a downgrade from HTTPS to plain HTTP on a public host", async () => {
+    agent.get("https://registry.example").intercept({ path: "/v2/a", method: "GET" }).reply(302, "", { headers: { location: "http://evil.example/x" } });
+    await expect(client().send({ method: "GET", url: new URL("https://registry.example/v2/a") })).rejects.toThrow(/HTTPS to plain HTTP/);
+  });
+});
+
+describe("retries", () => {
+  it("retries a 503 and returns the later success", async () => {
+    const pool = agent.get("https://registry.example");
+    pool.intercept({ path: "/v2/", method: "GET" }).reply(503, "busy");
+    pool.intercept({ path: "/v2/", method: "GET" }).reply(200, "ok");
+    const res = await client().send({ method: "GET", url: new URL("https://registry.example/v2/") });
+    expect(res.status).toBe(200);
+  });
+
+  it("returns the last failure once attempts are used up", async () => {
+    const pool = agent.get("https://registry.example");
+    for (let i = 0; i < 3; i++) pool.intercept({ path: "/v2/", method: "GET" }).reply(500, "no");
+    const res = await client().send({ method: "GET", url: new URL("https://registry.example/v2/") });
+    expect(res.status).toBe(500);
+  });
+
+  it("does not retry a PATCH marked non-retryable", async () => {
+    const pool = agent.get("https://registry.example");
+    pool.intercept({ path: "/up", method: "PATCH" }).reply(503, "no");
+    const res = await client().send({ method: "PATCH", url: new URL("https://registry.example/up"), body: "x", retry: false });
+    expect(res.status).toBe(503);
+  });
+});
+
+describe("token flow", () => {
+  const creds = (c: CredentialResult["credential"]): (() => Promise<CredentialResult>) => async () => ({
+    credential: c,
+    source: c === undefined ? undefined : "env TEST",
+    tried: ["env TEST"],
+  });
+
+  it("answers a Bearer challenge with a token fetched with Basic credentials, scoped per repository", async () => {
+    const reg = agent.get("https://registry.example");
+    reg
+      .intercept({ path: "/v2/app/manifests/1", method: "GET" })
+      .reply(401, "", { headers: { "www-authenticate": 'Bearer realm="https://auth.example/token",service="reg",scope="repository:app:pull"' } });
+    let realmAuth: string | undefined;
+    let realmPath = "";
+    agent
+      .get("https://auth.example")
+      .intercept({ path: (p) => p.startsWith("/token"), method: "GET" })
+      .reply((opts) => {
+        realmAuth = authOf(opts.headers);
+        realmPath = opts.path;
+        return { statusCode: 200, data: JSON.stringify({ token: "tok-123", expires_in: 300 }) };
+      });
+    let sent: string | undefined;
+    reg.intercept({ path: "/v2/app/manifests/1", method: "GET" }).reply((opts) => {
+      sent = authOf(opts.headers);
+      return { statusCode: 200, data: "{}" };
+    });
+    const auth = new Authenticator("registry.example", client(), creds({ kind: "basic", username: "u", password: "p4ss" }), false);
+    const res = await auth.send({ method: "GET", url: new URL("https://registry.example/v2/app/manifests/1") }, ["repository:app:pull"]);
+    expect(res.status).toBe(200);
+    expect(realmAuth).toBe(`Basic ${Buffer.from("u:p4ss").toString("base64")}`);
+    expect(new URL(realmPath, "https://x").searchParams.getAll("scope")).toEqual(["repository:app:pull"]);
+    expect(sent).toBe("Bearer tok-123");
+
+    // Cached per scope: the next request for the same scope goes straight to the registry.
+    let again: string | undefined;
+    reg.intercept({ path: "/v2/app/blobs/sha256:x", method: "HEAD" }).reply((opts) => {
+      again = authOf(opts.headers);
+      return { statusCode: 200, data: "" };
+    });
+    await auth.send({ method: "HEAD", url: new URL("https://registry.example/v2/app/blobs/sha256:x") }, ["repository:app:pull"]);
+    expect(again).toBe("Bearer tok-123");
+  });
+
+  it("exchanges a refresh token with a POST grant_type=refresh_token", async () => {
+    const reg = agent.get("https://registry.example");
+    reg.intercept({ path: "/v2/app/tags/list", method: "GET" }).reply(401, "", { headers: { "www-authenticate": 'Bearer realm="https://auth.example/token",service="reg"' } });
+    let form = "";
+    agent
+      .get("https://auth.example")
+      .intercept({ path: "/token", method: "POST" })
+      .reply((opts) => {
+        form = String(opts.body);
+        return { statusCode: 200, data: JSON.stringify({ access_token: "acc" }) };
+      });
+    reg.intercept({ path: "/v2/app/tags/list", method: "GET" }).reply(200, "{}");
+    const auth = new Authenticator("registry.example", client(), creds({ kind: "refresh", refreshToken: "rt-secret" }), false);
+    await auth.send({ method: "GET", url: new URL("https://registry.example/v2/app/tags/list") }, ["repository:app:pull"]);
+    const params = new URLSearchParams(form);
+    expect(params.get("grant_type")).toBe("refresh_token");
+    expect(params.get("refresh_token")).toBe("rt-secret");
+    expect(params.get("service")).toBe("reg");
+    expect(params.get("scope")).toBe("repository:app:pull");
+  });
+
+  it("names the registry and the sources tried on a refused credential, without the secret", async () => {
+    const reg = agent.get("https://registry.example");
+    reg.intercept({ path: "/v2/app/manifests/1", method: "GET" }).reply(401, "", { headers: { "www-authenticate": 'Basic realm="r"' } });
+    reg.intercept({ path: "/v2/app/manifests/1", method: "GET" }).reply(401, "", { headers: { "www-authenticate": 'Basic realm="r"' } });
+    const auth = new Authenticator("registry.example", client(), creds({ kind: "basic", username: "u", password: "hunter2-secret" }), false);
+    const err = await auth.send({ method: "GET", url: new URL("https://registry.example/v2/app/manifests/1") }, ["repository:app:pull"]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnauthorizedError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/registry\.example/);
+    expect(msg).toMatch(/tried: env TEST/);
+    expect(msg).not.toMatch(/hunter2/);
+  });
+});
+
+describe("transport security", () => {
+  it("allows plain HTTP only to loopback or insecure registries", () => {
+    for (const h of ["127.0.0.1:5000", "127.8.9.10", "localhost:5000", "[::1]:5000", "foo.localhost"]) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ["128.0.0.1", "registry.example:5000", "localhost.example.com", "[::2]"]) expect(isLoopbackHost(h), h).toBe(false);
+    expect(schemeFor("ghcr.io", false)).toBe("https");
+    expect(schemeFor("ghcr.io", true)).toBe("http");
+    expect(schemeFor("127.0.0.1:5000", false)).toBe("http");
+  });
+
+  it("masks signed query values in logged URLs", () => {
+    expect(urlForLog(new URL("https://s.example/b?X-Amz-Signature=abc&digest=sha256:1"))).toBe("https://s.example/b?X-Amz-Signature=***&digest=sha256%3A1");
+  });
+});

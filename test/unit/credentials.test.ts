@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveCredential, wkgEnvVarName, type ResolveOptions } from "../../tools/src/oci/credentials.ts";
 import { runCredentialHelper } from "../../tools/src/oci/credential-helper.ts";
-import { dockerConfigPaths, hostOfConfigKey } from "../../tools/src/oci/docker-config.ts";
+import { dockerConfigPaths, hostOfConfigKey, matchingKeys } from "../../tools/src/oci/docker-config.ts";
 import { parseRegistryConfig, type RegistryConfigInput } from "../../tools/src/config/registry-config.ts";
 import { WasmOciError } from "../../tools/src/util/errors.ts";
 import { setLogLevel, setLogSink } from "../../tools/src/util/log.ts";
@@ -134,6 +134,11 @@ describe("docker config discovery", () => {
     expect(hostOfConfigKey("ghcr.io/v1/")).toBe("ghcr.io");
   });
 
+  it("orders matching keys: exact host, URL forms, repository-scoped", () => {
+    const record = { "quay.io/org": 1, "https://quay.io": 2, "other.io": 3, "quay.io": 4, "http://quay.io/v2/": 5 };
+    expect(matchingKeys(record, "quay.io")).toEqual(["quay.io", "https://quay.io", "http://quay.io/v2/", "quay.io/org"]);
+  });
+
   it("is anonymous when nothing is configured, listing what it looked at", async () => {
     const { home, opts } = await freshEnv();
     const r = remember(await resolveCredential("ghcr.io", undefined, opts));
@@ -231,7 +236,7 @@ describe("docker config discovery", () => {
     expect(r.credential).toEqual({ kind: "basic", username: "q", password: S.xdgPass });
     expect(r.tried).toEqual([
       "env WKG_REGISTRY_QUAY_IO_AUTH_BEARER: not set",
-      `docker config ${dc}/config.json: not valid JSON`,
+      `docker config ${dc}/config.json: not valid JSON at line:column 1:3`,
       `docker config ${raf}: absent`,
       `docker config ${xdg}/containers/auth.json auths["quay.io"] (auth)`,
     ]);

@@ -180,6 +180,16 @@ describe("loadRegistryConfig", () => {
   });
 });
 
+describe("docs/cli.md", () => {
+  it("its example registry config is valid", async () => {
+    const md = await readFile(new URL("../../docs/cli.md", import.meta.url), "utf8");
+    const block = /```json\n([\s\S]*?)```/.exec(md)?.[1];
+    expect(block).toBeDefined();
+    const config = parseRegistryConfig(JSON.parse(block ?? ""), "docs/cli.md");
+    expect(config.registries.map((r) => r.name)).toEqual(["ghcr", "local", "vendored"]);
+  });
+});
+
 describe("findRegistryEntry", () => {
   const config = parseRegistryConfig(full);
   it("matches by name, then by host with Docker Hub aliases and case normalised", () => {

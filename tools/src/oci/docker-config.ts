@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { errorMessage } from "../util/errors.ts";
+import { jsonErrorOffset, lineColumn } from "../config/json-position.ts";
 import { registerSecret } from "../util/log.ts";
 import { DOCKER_HUB_REGISTRY, normalizeRegistryHost } from "./reference.ts";
 import type { Credential } from "./types.ts";
@@ -67,7 +68,8 @@ export async function readDockerConfig(path: string): Promise<DockerConfigRead> 
     raw = JSON.parse(text);
   } catch {
     // The parser's message may quote the file, which holds secrets.
-    return { status: "invalid", path, error: "not valid JSON" };
+    const offset = jsonErrorOffset(text);
+    return { status: "invalid", path, error: `not valid JSON${offset !== undefined ? ` at line:column ${lineColumn(text, offset)}` : ""}` };
   }
   const parsed = dockerConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -88,12 +90,20 @@ export function hostOfConfigKey(key: string): string {
   return normalizeRegistryHost(k);
 }
 
-/** Keys of `record` that denote `host`, the exact spelling first, then in file order. */
+/**
+ * Keys of `record` that denote `host`: the exact spelling first, then URL forms ("https://host",
+ * "host/v1/"), then podman's repository-scoped keys ("host/org"), each group in file order.
+ */
 export function matchingKeys(record: Record<string, unknown> | undefined, host: string): string[] {
   if (record === undefined) return [];
   const wanted = normalizeRegistryHost(host);
+  const rank = (k: string): number => {
+    if (k === host) return 0;
+    const path = k.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/^[^/]*/, "");
+    return path === "" || /^\/v[12]\/?$/.test(path) ? 1 : 2;
+  };
   const keys = Object.keys(record).filter((k) => hostOfConfigKey(k) === wanted);
-  return keys.sort((a, b) => Number(b === host) - Number(a === host));
+  return keys.map((k, i) => ({ k, i, r: rank(k) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.k);
 }
 
 /** What to send a helper on stdin for `host`: Docker's own convention. */

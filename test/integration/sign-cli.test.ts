@@ -65,7 +65,7 @@ describe.skipIf(!cliBuilt() || !existsSync(Z_WASM))("wasm-oci keygen/sign/verify
   it("a tampered module fails with exit 1; a wrong key file is a clear error", async () => {
     await runCli(["keygen", "-k", p("sk2"), "-K", p("pk2")]);
     const signed = await readFile(p("signed.wasm"));
-    signed[signed.length - 10] ^= 1;
+    signed.writeUInt8(signed.readUInt8(signed.length - 10) ^ 1, signed.length - 10);
     await writeFile(p("tampered.wasm"), signed);
     let r = await runCli(["verify", "-i", p("tampered.wasm"), "-K", p("pk")]);
     expect(r.code).toBe(1);

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MockAgent } from "undici";
 import { HttpClient, urlForLog } from "../../tools/src/oci/http.ts";
 import { Authenticator, UnauthorizedError } from "../../tools/src/oci/token-flow.ts";
+import { RegistryClient } from "../../tools/src/oci/registry-client.ts";
 import { isLoopbackHost, schemeFor } from "../../tools/src/oci/transport-security.ts";
 import type { CredentialResult } from "../../tools/src/oci/types.ts";
 
@@ -189,5 +190,44 @@ describe("transport security", () => {
 
   it("masks signed query values in logged URLs", () => {
     expect(urlForLog(new URL("https://s.example/b?X-Amz-Signature=abc&digest=sha256:1"))).toBe("https://s.example/b?X-Amz-Signature=***&digest=sha256%3A1");
+  });
+});
+
+describe("manifest size limit", () => {
+  const anon = async (): Promise<CredentialResult> => ({ credential: undefined, source: undefined, tried: [] });
+  const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
+
+  it("refuses a manifest over 4 MiB by its Content-Length", async () => {
+    agent.get("https://registry.example").intercept({ path: "/v2/app/manifests/1", method: "GET" }).reply(200, big, { headers: { "content-length": String(big.length) } });
+    const rc = new RegistryClient({ registry: "registry.example", insecure: false, http: client(), credentials: anon });
+    await expect(rc.getManifest("app", "1")).rejects.toMatchObject({ code: "MANIFEST_TOO_LARGE" });
+  });
+
+  it("refuses a manifest over 4 MiB that arrives without a Content-Length", async () => {
+    agent.get("https://registry.example").intercept({ path: "/v2/app/manifests/1", method: "GET" }).reply(200, big);
+    const rc = new RegistryClient({ registry: "registry.example", insecure: false, http: client(), credentials: anon });
+    await expect(rc.getManifest("app", "1")).rejects.toMatchObject({ code: "MANIFEST_TOO_LARGE" });
+  });
+
+  it("sends the full OCI and Docker Accept list on manifest GETs", async () => {
+    let accept = "";
+    agent
+      .get("https://registry.example")
+      .intercept({ path: "/v2/app/manifests/1", method: "GET" })
+      .reply((opts) => {
+        const h = opts.headers as Record<string, string>;
+        accept = h["accept"] ?? "";
+        return { statusCode: 200, data: "{}" };
+      });
+    const rc = new RegistryClient({ registry: "registry.example", insecure: false, http: client(), credentials: anon });
+    await rc.getManifest("app", "1");
+    for (const t of [
+      "application/vnd.oci.image.manifest.v1+json",
+      "application/vnd.oci.image.index.v1+json",
+      "application/vnd.docker.distribution.manifest.v2+json",
+      "application/vnd.docker.distribution.manifest.list.v2+json",
+    ]) {
+      expect(accept).toContain(t);
+    }
   });
 });

@@ -78,13 +78,14 @@ function isContentError(e: unknown): boolean {
 }
 
 export class Puller {
-  private readonly cache: BlobCache;
+  private readonly cache: BlobCache | NoCache;
 
   constructor(
     private readonly settings: OciSettings,
     private readonly source: ContentSource,
   ) {
-    this.cache = new BlobCache(settings.cacheDir);
+    // A local layout is already content-addressed storage: copying it into the cache gains nothing.
+    this.cache = source instanceof LayoutSource ? new NoCache() : new BlobCache(settings.cacheDir);
   }
 
   private async manifestBytes(reference: string, expected: Digest | undefined, what: string): Promise<{ bytes: Buffer; digest: Digest; contentType?: string }> {
@@ -222,6 +223,17 @@ export class Puller {
       }
     }
   }
+}
+
+class NoCache {
+  async readBytes(_digest: Digest): Promise<Buffer | undefined> {
+    return undefined;
+  }
+  async copyTo(_digest: Digest, _dest: unknown): Promise<boolean> {
+    return false;
+  }
+  async putBytes(_digest: Digest, _bytes: Uint8Array): Promise<void> {}
+  async putFile(_digest: Digest, _src: string): Promise<void> {}
 }
 
 function sizeMismatch(desc: Descriptor, source: string, got: number): WasmOciError {

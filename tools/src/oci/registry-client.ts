@@ -9,6 +9,7 @@ import { header, urlForLog, type HttpClient, type HttpRequest, type HttpResponse
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from "./media-types.ts";
 import { Authenticator, repositoryScope, UnauthorizedError, type CredentialLookup } from "./token-flow.ts";
 import { schemeFor } from "./transport-security.ts";
+import { isRetryableStatus } from "./retry-policy.ts";
 
 export interface RegistryClientOptions {
   /** host[:port] as used on the wire. */
@@ -89,11 +90,12 @@ export class RegistryClient {
   private async fail(res: HttpResponse, what: string, code?: string): Promise<never> {
     if (res.status === 401 || res.status === 403) {
       await res.body.dump().catch(() => undefined);
-      throw new UnauthorizedError(this.registry, res.status, undefined);
+      throw new UnauthorizedError(this.registry, res.status, await this.auth.knownCredential());
     }
     const detail = await registryErrorText(res);
+    const gaveUp = isRetryableStatus(res.status) ? " (still failing after retries)" : "";
     const c = code ?? (res.status === 404 ? "NOT_FOUND" : "REGISTRY_ERROR");
-    throw new WasmOciError(c, `${what}: ${this.registry} answered HTTP ${res.status}${detail ? ` (${detail})` : ""}`, {
+    throw new WasmOciError(c, `${what}: the registry answered HTTP ${res.status}${detail ? ` (${detail})` : ""}${gaveUp}`, {
       details: { status: res.status, registry: this.registry },
     });
   }
@@ -102,7 +104,8 @@ export class RegistryClient {
   async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
     const url = this.url(repository, `manifests/${reference}`);
     const res = await this.send({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT } }, [this.pullScope(repository)]);
-    if (res.status !== 200) await this.fail(res, `manifest ${repository}:${reference}`, res.status === 404 ? "MANIFEST_NOT_FOUND" : undefined);
+    const sep = reference.startsWith("sha256:") ? "@" : ":";
+    if (res.status !== 200) await this.fail(res, `manifest ${this.registry}/${repository}${sep}${reference}`, res.status === 404 ? "MANIFEST_NOT_FOUND" : undefined);
     const length = Number(header(res, "content-length") ?? "-1");
     if (length > MAX_MANIFEST_BYTES) {
       await res.body.dump().catch(() => undefined);
@@ -132,7 +135,7 @@ export class RegistryClient {
     );
     await res.body.dump().catch(() => undefined);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) await this.fail(res, `HEAD manifest ${repository}:${reference}`);
+    if (res.status !== 200) await this.fail(res, `HEAD manifest ${this.registry}/${repository}:${reference}`);
     const d = header(res, "docker-content-digest");
     const len = header(res, "content-length");
     const mt = header(res, "content-type");
@@ -148,7 +151,7 @@ export class RegistryClient {
       { method: "PUT", url: this.url(repository, `manifests/${reference}`), headers: { "content-type": mediaType }, body: bytes },
       [repositoryScope(repository, "push")],
     );
-    if (res.status !== 201 && res.status !== 200 && res.status !== 202) await this.fail(res, `PUT manifest ${repository}:${reference}`);
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202) await this.fail(res, `PUT manifest ${this.registry}/${repository}:${reference}`);
     await res.body.dump().catch(() => undefined);
     const digest = sha256Digest(bytes);
     const answered = header(res, "docker-content-digest");
@@ -163,13 +166,13 @@ export class RegistryClient {
     await res.body.dump().catch(() => undefined);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
-    return this.fail(res, `HEAD blob ${repository}@${digest}`);
+    return this.fail(res, `HEAD blob ${this.registry}/${repository}@${digest}`);
   }
 
   /** GET a blob; redirects to storage are followed without our Authorization. The caller verifies the digest. */
   async getBlob(repository: string, digest: Digest): Promise<{ body: Readable; size: number | undefined }> {
     const res = await this.send({ method: "GET", url: this.url(repository, `blobs/${digest}`) }, [this.pullScope(repository)]);
-    if (res.status !== 200) await this.fail(res, `blob ${repository}@${digest}`, res.status === 404 ? "BLOB_NOT_FOUND" : undefined);
+    if (res.status !== 200) await this.fail(res, `blob ${this.registry}/${repository}@${digest}`, res.status === 404 ? "BLOB_NOT_FOUND" : undefined);
     const len = header(res, "content-length");
     return { body: res.body, size: len !== undefined ? Number(len) : undefined };
   }
@@ -189,7 +192,7 @@ export class RegistryClient {
       // An upload session was opened instead; it is abandoned and expires on the registry.
       return false;
     }
-    return this.fail(res, `mount ${digest} from ${from} into ${repository}`);
+    return this.fail(res, `mount ${digest} from ${from} into ${this.registry}/${repository}`);
   }
 
   /** Uploads a blob: POST then one PUT, or PATCH chunks then PUT above the threshold. */
@@ -213,7 +216,7 @@ export class RegistryClient {
         },
         scopes,
       );
-      if (res.status !== 201) await this.fail(res, `upload of ${digest} to ${repository}`, digestCode(res));
+      if (res.status !== 201) await this.fail(res, `upload of ${digest} to ${this.registry}/${repository}`, digestCode(res));
       await res.body.dump().catch(() => undefined);
       onProgress?.(source.size);
       return;
@@ -236,7 +239,7 @@ export class RegistryClient {
         },
         scopes,
       );
-      if (res.status !== 202) await this.fail(res, `upload chunk ${offset}-${end - 1} of ${digest} to ${repository}`);
+      if (res.status !== 202) await this.fail(res, `upload chunk ${offset}-${end - 1} of ${digest} to ${this.registry}/${repository}`);
       await res.body.dump().catch(() => undefined);
       location = this.location(res, `upload chunk of ${digest}`);
       onProgress?.(end - offset);
@@ -244,7 +247,7 @@ export class RegistryClient {
     const url = new URL(location);
     url.searchParams.set("digest", digest);
     const res = await this.send({ method: "PUT", url, headers: { "content-length": "0" } }, scopes);
-    if (res.status !== 201) await this.fail(res, `finish upload of ${digest} to ${repository}`, digestCode(res));
+    if (res.status !== 201) await this.fail(res, `finish upload of ${digest} to ${this.registry}/${repository}`, digestCode(res));
     await res.body.dump().catch(() => undefined);
   }
 
@@ -253,7 +256,7 @@ export class RegistryClient {
     let url: URL | undefined = this.url(repository, "tags/list");
     for (let page = 0; url !== undefined && page < 1000; page++) {
       const res: HttpResponse = await this.send({ method: "GET", url }, [this.pullScope(repository)]);
-      if (res.status !== 200) await this.fail(res, `tags of ${repository}`);
+      if (res.status !== 200) await this.fail(res, `tags of ${this.registry}/${repository}`);
       const body = (await res.body.json()) as { tags?: string[] | null };
       tags.push(...(body.tags ?? []));
       const link = header(res, "link");

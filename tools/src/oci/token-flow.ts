@@ -92,6 +92,11 @@ export class Authenticator {
     return this.credentialResult;
   }
 
+  /** The credential lookup's result if one was made (for error messages), without starting one. */
+  async knownCredential(): Promise<CredentialResult | undefined> {
+    return this.credentialResult === undefined ? undefined : this.credentialResult.catch(() => undefined);
+  }
+
   /**
    * Sends a registry request, answering one 401 challenge. `scopes` are the token scopes the
    * operation needs (repository:NAME:pull[,push]); the challenge's own scope is merged in.

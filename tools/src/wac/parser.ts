@@ -274,8 +274,10 @@ class Parser {
     if (v === "own") {
       if (!this.isPunct("<")) return undefined;
       this.lex.next();
+      this.enter(t.span);
       const inner = this.type();
       const close = this.punct(">");
+      this.leave();
       return { kind: "own", type: inner, span: { start: t.span.start, end: close.end } };
     }
     if (v === "future" || v === "stream") {

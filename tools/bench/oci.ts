@@ -1,0 +1,120 @@
+/**
+ * `pnpm bench:oci`: push and pull a 1 MiB and a 100 MiB component against a local docker-registry,
+ * with wasm-oci (`node tools/dist/wasm-oci.mjs`) and with `skopeo copy` (oci: layout <-> docker://),
+ * alternately in the same run, several runs each; prints medians and ours/skopeo ratios.
+ *
+ * Fairness: both are timed as whole processes (as users run them). Every push goes to a FRESH
+ * registry, so neither tool can skip or mount a blob it pushed in an earlier run (skopeo keeps a
+ * blob-info cache that would let it mount across repositories). Every pull starts cold: wasm-oci
+ * gets a fresh --cache-dir, skopeo a fresh oci: layout directory. The order of the two tools
+ * alternates from run to run.
+ *
+ * Env: BENCH_RUNS (default 5), BENCH_SIZES_MIB (default "1,100"), BENCH_MAX_SECONDS (default 600:
+ * stops starting new runs after that and reports what it has).
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { startRegistry, registryAvailable, type Registry } from "../../test/helpers/registry.ts";
+import { makeTmp } from "../../test/helpers/tmp.ts";
+import { paddedComponent } from "../../test/helpers/wasm-fixtures.ts";
+import { writeRawLayout } from "../../test/helpers/oci-layout.ts";
+import { CLI_PATH, hermeticEnv } from "../../test/helpers/cli.ts";
+import { mustSucceed, printTable, timeCommand, type Row, type Timed } from "./lib/stats.ts";
+
+const runs = Number(process.env["BENCH_RUNS"] ?? 5);
+const sizes = (process.env["BENCH_SIZES_MIB"] ?? "1,100").split(",").map(Number);
+const maxSeconds = Number(process.env["BENCH_MAX_SECONDS"] ?? 600);
+const SKOPEO = "/usr/bin/skopeo";
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} missing: run pnpm build first (pnpm bench:oci does)`);
+  if (!registryAvailable()) throw new Error("docker-registry missing: apt-get install -y docker-registry (or .ci/setup)");
+  if (!existsSync(SKOPEO)) throw new Error("skopeo missing: apt-get install -y skopeo (or .ci/setup)");
+  const tmp = await makeTmp("bench-oci");
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(hermeticEnv(tmp.dir))) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const deadline = Date.now() + maxSeconds * 1000;
+  const rows: Row[] = [];
+  let pullRegistry: Registry | undefined;
+  let seq = 0;
+  const ours = (args: string[]): Promise<Timed> => timeCommand(process.execPath, [CLI_PATH, ...args], { env });
+  const skopeo = (args: string[]): Promise<Timed> => timeCommand(SKOPEO, ["--insecure-policy", ...args], { env });
+
+  try {
+    process.stderr.write(`bench:oci: ${runs} runs per case, sizes ${sizes.join(", ")} MiB, wasm-oci ${CLI_PATH} vs ${SKOPEO}\n`);
+    for (const mib of sizes) {
+      const wasm = await paddedComponent(mib, `bench-${mib}`);
+      const wasmPath = join(tmp.dir, `app-${mib}.wasm`);
+      await writeFile(wasmPath, wasm);
+      // skopeo's source: an OCI layout with the same wasm layer.
+      const layout = join(tmp.dir, `layout-${mib}`);
+      await writeRawLayout(layout, "v1", wasm, { title: `app-${mib}.wasm` });
+
+      // Content to pull, pushed once (not timed).
+      pullRegistry = await startRegistry();
+      const seeded = mustSucceed("seed push", await ours(["push", wasmPath, `${pullRegistry.host}/bench/pull:v1`, "--json"]));
+      const pullDigest = /sha256:[a-f0-9]{64}/.exec(seeded.stdout)?.[0];
+      if (pullDigest === undefined) throw new Error(`seed push printed no digest: ${seeded.stdout}`);
+
+      const push: Row = { name: `push ${mib} MiB`, ours: [], reference: [], referenceName: "skopeo", bytes: wasm.length };
+      const pull: Row = { name: `pull ${mib} MiB`, ours: [], reference: [], referenceName: "skopeo", bytes: wasm.length };
+      for (let i = 0; i < runs; i++) {
+        if (Date.now() > deadline) {
+          process.stderr.write(`bench:oci: time budget of ${maxSeconds} s reached; stopping after ${i} runs of ${mib} MiB\n`);
+          break;
+        }
+        const order = i % 2 === 0 ? (["ours", "skopeo"] as const) : (["skopeo", "ours"] as const);
+        for (const tool of order) {
+          // Push: a fresh registry, so nothing is skipped or mounted.
+          const reg = await startRegistry();
+          try {
+            if (tool === "ours") {
+              push.ours.push(mustSucceed("wasm-oci push", await ours(["push", wasmPath, `${reg.host}/bench/push:v1`])).ms);
+            } else {
+              push.reference.push(
+                mustSucceed("skopeo push", await skopeo(["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${reg.host}/bench/push:v1`])).ms,
+              );
+            }
+          } finally {
+            await reg.stop();
+          }
+          // Pull: cold every time.
+          const n = ++seq;
+          if (tool === "ours") {
+            const cache = join(tmp.dir, `cache-${n}`);
+            const out = join(tmp.dir, `pulled-${n}.wasm`);
+            pull.ours.push(mustSucceed("wasm-oci pull", await ours(["pull", `${pullRegistry.host}/bench/pull@${pullDigest}`, "-o", out, "--cache-dir", cache])).ms);
+            await rm(cache, { recursive: true, force: true });
+            await rm(out, { force: true });
+          } else {
+            const dir = join(tmp.dir, `skopeo-${n}`);
+            await mkdir(dir);
+            pull.reference.push(
+              mustSucceed("skopeo pull", await skopeo(["copy", "--quiet", "--src-tls-verify=false", `docker://${pullRegistry.host}/bench/pull@${pullDigest}`, `oci:${dir}:v1`])).ms,
+            );
+            await rm(dir, { recursive: true, force: true });
+          }
+        }
+        process.stderr.write(`  ${mib} MiB run ${i + 1}/${runs} done\n`);
+      }
+      rows.push(push, pull);
+      await pullRegistry.stop();
+      pullRegistry = undefined;
+    }
+    process.stdout.write("\n");
+    printTable(rows);
+    process.stdout.write("\nours = node tools/dist/wasm-oci.mjs push|pull; reference = skopeo copy (oci: layout <-> docker://); whole-process wall time, cold, local docker-registry.\n");
+  } finally {
+    await pullRegistry?.stop();
+    await tmp.cleanup();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:oci failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

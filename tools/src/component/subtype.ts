@@ -40,17 +40,43 @@ export class SubtypeChecker {
   private readonly cache = new Set<string>();
   private readonly kinds: Variance[] = [];
 
-  /** Throws SubtypeError unless `a` (what is given) is a subtype of `b` (what is expected). */
-  isSubtype(a: ItemKind, b: ItemKind, types: Types, variance: Variance = "covariant"): void {
-    const key = `${JSON.stringify(a)}|${JSON.stringify(b)}`;
+  private readonly arenaIds = new Map<Types, number>();
+
+  /**
+   * Throws SubtypeError unless `a` (what is given, in arena `at`) is a subtype of `b` (what is
+   * expected, in arena `bt`). `bt` defaults to `at`.
+   */
+  isSubtype(a: ItemKind, b: ItemKind, at: Types, bt: Types = at, variance?: Variance): void {
+    const aid = this.arenaId(at);
+    const bid = this.arenaId(bt);
+    const v = variance ?? this.kind();
+    const key = `${aid}:${JSON.stringify(a)}|${bid}:${JSON.stringify(b)}|${v}`;
     if (this.cache.has(key)) return;
-    this.kinds.push(variance);
+    this.kinds.push(v);
     try {
-      this.item(a, b, types);
+      this.item(a, at, b, bt);
     } finally {
       this.kinds.pop();
     }
     this.cache.add(key);
+  }
+
+  /** Flips variance for the checks that follow (world/module imports), until `revert`. */
+  invert(): void {
+    this.kinds.push(this.kind() === "covariant" ? "contravariant" : "covariant");
+  }
+
+  revert(): void {
+    this.kinds.pop();
+  }
+
+  private arenaId(t: Types): number {
+    let id = this.arenaIds.get(t);
+    if (id === undefined) {
+      id = this.arenaIds.size;
+      this.arenaIds.set(t, id);
+    }
+    return id;
   }
 
   private kind(): Variance {
@@ -62,60 +88,63 @@ export class SubtypeChecker {
     return this.kind() === "covariant" ? [b, a] : [a, b];
   }
 
-  private item(a: ItemKind, b: ItemKind, t: Types): void {
-    if (a.kind === "type" && b.kind === "type") return this.type(a.type, b.type, t);
-    if (a.kind === "func" && b.kind === "func") return this.func(a.id, b.id, t);
-    if (a.kind === "instance" && b.kind === "instance") return this.iface(a.id, b.id, t);
-    if (a.kind === "component" && b.kind === "component") return this.world(a.id, b.id, t);
-    if (a.kind === "module" && b.kind === "module") return this.module(a.id, b.id, t);
-    if (a.kind === "value" && b.kind === "value") return this.value(a.type, b.type, t);
-    const [e, f] = this.ef(a, b);
-    fail(`expected ${t.describeItem(e)}, found ${t.describeItem(f)}`);
+  private efT<T>(a: T, at: Types, b: T, bt: Types): [T, Types, T, Types] {
+    return this.kind() === "covariant" ? [b, bt, a, at] : [a, at, b, bt];
   }
 
-  private type(a: Type, b: Type, t: Types): void {
-    if (a.kind === "resource" && b.kind === "resource") return this.resource(a.id, b.id, t);
-    if (a.kind === "func" && b.kind === "func") return this.func(a.id, b.id, t);
-    if (a.kind === "value" && b.kind === "value") return this.value(a.type, b.type, t);
-    if (a.kind === "interface" && b.kind === "interface") return this.iface(a.id, b.id, t);
-    if (a.kind === "world" && b.kind === "world") return this.world(a.id, b.id, t);
-    if (a.kind === "module" && b.kind === "module") return this.module(a.id, b.id, t);
-    const [e, f] = this.ef(a, b);
-    fail(`expected ${t.describeType(e)}, found ${t.describeType(f)}`);
+  private item(a: ItemKind, at: Types, b: ItemKind, bt: Types): void {
+    if (a.kind === "type" && b.kind === "type") return this.type(a.type, at, b.type, bt);
+    if (a.kind === "func" && b.kind === "func") return this.func(a.id, at, b.id, bt);
+    if (a.kind === "instance" && b.kind === "instance") return this.iface(a.id, at, b.id, bt);
+    if (a.kind === "component" && b.kind === "component") return this.world(a.id, at, b.id, bt);
+    if (a.kind === "module" && b.kind === "module") return this.module(a.id, at, b.id, bt);
+    if (a.kind === "value" && b.kind === "value") return this.value(a.type, at, b.type, bt);
+    const [e, et, f, ft] = this.efT(a, at, b, bt);
+    fail(`expected ${et.describeItem(e)}, found ${ft.describeItem(f)}`);
   }
 
-  private resource(a: ResourceId, b: ResourceId, t: Types): void {
-    if (a === b) return;
-    const ra = t.resource(t.resolveResource(a));
-    const rb = t.resource(t.resolveResource(b));
+  private type(a: Type, at: Types, b: Type, bt: Types): void {
+    if (a.kind === "resource" && b.kind === "resource") return this.resource(a.id, at, b.id, bt);
+    if (a.kind === "func" && b.kind === "func") return this.func(a.id, at, b.id, bt);
+    if (a.kind === "value" && b.kind === "value") return this.value(a.type, at, b.type, bt);
+    if (a.kind === "interface" && b.kind === "interface") return this.iface(a.id, at, b.id, bt);
+    if (a.kind === "world" && b.kind === "world") return this.world(a.id, at, b.id, bt);
+    if (a.kind === "module" && b.kind === "module") return this.module(a.id, at, b.id, bt);
+    const [e, et, f, ft] = this.efT(a, at, b, bt);
+    fail(`expected ${et.describeType(e)}, found ${ft.describeType(f)}`);
+  }
+
+  private resource(a: ResourceId, at: Types, b: ResourceId, bt: Types): void {
+    if (a === b && at === bt) return;
+    const ra = at.resource(at.resolveResource(a));
+    const rb = bt.resource(bt.resolveResource(b));
     if (ra.name !== rb.name) {
       const [e, f] = this.ef(ra, rb);
       fail(`expected resource \`${e.name}\`, found resource \`${f.name}\``);
     }
   }
 
-  private func(a: FuncTypeId, b: FuncTypeId, t: Types): void {
-    if (a === b) return;
-    const fa = t.func(a);
-    const fb = t.func(b);
+  private func(a: FuncTypeId, at: Types, b: FuncTypeId, bt: Types): void {
+    if (a === b && at === bt) return;
+    const fa = at.func(a);
+    const fb = bt.func(b);
     if (fa.params.size !== fb.params.size) {
       const [e, f] = this.ef(fa, fb);
       fail(`expected function with parameter count ${e.params.size}, found parameter count ${f.params.size}`);
     }
-    const pa = [...fa.params];
     const pb = [...fb.params];
-    pa.forEach(([an, at], i) => {
-      const [bn, bt] = pb[i]!;
+    [...fa.params].forEach(([an, av], i) => {
+      const [bn, bv] = pb[i]!;
       if (an !== bn) {
         const [e, f] = this.ef(an, bn);
         fail(`expected function parameter ${i} to be named \`${e}\`, found name \`${f}\``);
       }
-      context(`mismatched type for function parameter \`${bn}\``, () => this.value(at, bt, t));
+      context(`mismatched type for function parameter \`${bn}\``, () => this.value(av, at, bv, bt));
     });
     if (fa.result !== undefined && fb.result !== undefined) {
       const ra = fa.result;
       const rb = fb.result;
-      context("mismatched type for function result", () => this.value(ra, rb, t));
+      context("mismatched type for function result", () => this.value(ra, at, rb, bt));
       return;
     }
     if (fa.result === undefined && fb.result === undefined) return;
@@ -125,43 +154,44 @@ export class SubtypeChecker {
       : "expected function without a result, found function with a result");
   }
 
-  private exports(a: Map<string, ItemKind>, b: Map<string, ItemKind>, t: Types, what: "instance" | "component"): void {
+  private exports(a: Map<string, ItemKind>, at: Types, b: Map<string, ItemKind>, bt: Types, what: "instance" | "component"): void {
     for (const [k, bk] of b) {
       const ak = a.get(k);
       if (ak === undefined) {
         fail(this.kind() === "covariant"
-          ? `${what} is missing expected ${t.describeItem(bk)} export \`${k}\``
-          : `${what} has unexpected ${t.describeItem(bk)} export \`${k}\``);
+          ? `${what} is missing expected ${bt.describeItem(bk)} export \`${k}\``
+          : `${what} has unexpected ${bt.describeItem(bk)} export \`${k}\``);
       }
-      context(`mismatched type for export \`${k}\``, () => this.isSubtype(ak, bk, t, "covariant"));
+      context(`mismatched type for export \`${k}\``, () => this.isSubtype(ak, bk, at, bt, this.kind()));
     }
   }
 
-  private iface(a: InterfaceId, b: InterfaceId, t: Types): void {
-    if (a === b) return;
-    this.exports(t.iface(a).exports, t.iface(b).exports, t, "instance");
+  private iface(a: InterfaceId, at: Types, b: InterfaceId, bt: Types): void {
+    if (a === b && at === bt) return;
+    this.exports(at.iface(a).exports, at, bt.iface(b).exports, bt, "instance");
   }
 
-  private world(a: WorldId, b: WorldId, t: Types): void {
-    if (a === b) return;
-    const wa = t.world(a);
-    const wb = t.world(b);
+  private world(a: WorldId, at: Types, b: WorldId, bt: Types): void {
+    if (a === b && at === bt) return;
+    const wa = at.world(a);
+    const wb = bt.world(b);
     for (const [k, ak] of wa.imports) {
       const bk = wb.imports.get(k);
       if (bk === undefined) {
         fail(this.kind() === "covariant"
-          ? `component is missing expected ${t.describeItem(ak)} import \`${k}\``
-          : `component has unexpected import ${t.describeItem(ak)} \`${k}\``);
+          ? `component is missing expected ${at.describeItem(ak)} import \`${k}\``
+          : `component has unexpected import ${at.describeItem(ak)} \`${k}\``);
       }
-      context(`mismatched type for import \`${k}\``, () => this.isSubtype(bk, ak, t, "contravariant"));
+      const flipped: Variance = this.kind() === "covariant" ? "contravariant" : "covariant";
+      context(`mismatched type for import \`${k}\``, () => this.isSubtype(bk, ak, bt, at, flipped));
     }
-    this.exports(wa.exports, wb.exports, t, "component");
+    this.exports(wa.exports, at, wb.exports, bt, "component");
   }
 
-  private module(a: ModuleTypeId, b: ModuleTypeId, t: Types): void {
-    if (a === b) return;
-    const ma = t.module(a);
-    const mb = t.module(b);
+  private module(a: ModuleTypeId, at: Types, b: ModuleTypeId, bt: Types): void {
+    if (a === b && at === bt) return;
+    const ma = at.module(a);
+    const mb = bt.module(b);
     for (const [k, ai] of ma.imports) {
       const bi = mb.imports.get(k);
       if (bi === undefined) fail(`module has unexpected import \`${ai.module}::${ai.name}\``);
@@ -175,9 +205,9 @@ export class SubtypeChecker {
   }
 
   /** Value types: structural equality, resources by identity or name. */
-  value(a: ValueType, b: ValueType, t: Types): void {
-    const ra = t.resolveValue(a);
-    const rb = t.resolveValue(b);
+  value(a: ValueType, at: Types, b: ValueType, bt: Types): void {
+    const ra = at.resolveValue(a);
+    const rb = bt.resolveValue(b);
     if (ra.kind === "primitive" && rb.kind === "primitive") {
       if (ra.type !== rb.type) {
         const [e, f] = this.ef(ra.type, rb.type);
@@ -186,16 +216,17 @@ export class SubtypeChecker {
       return;
     }
     if ((ra.kind === "own" && rb.kind === "own") || (ra.kind === "borrow" && rb.kind === "borrow")) {
-      return this.resource(ra.resource, rb.resource, t);
+      return this.resource(ra.resource, at, rb.resource, bt);
     }
     if (ra.kind === "defined" && rb.kind === "defined") {
-      if (ra.id === rb.id) return;
-      const da = t.definedType(ra.id);
-      const db = t.definedType(rb.id);
+      if (ra.id === rb.id && at === bt) return;
+      const da = at.definedType(ra.id);
+      const db = bt.definedType(rb.id);
       const mismatch = (): never => {
         const [e, f] = this.ef(da.kind, db.kind);
         return fail(`expected ${e}, found ${f}`);
       };
+      const val = (x: ValueType, y: ValueType): void => this.value(x, at, y, bt);
       switch (da.kind) {
         case "tuple": {
           if (db.kind !== "tuple") return mismatch();
@@ -203,21 +234,20 @@ export class SubtypeChecker {
             const [e, f] = this.ef(da.types.length, db.types.length);
             fail(`expected a tuple of size ${e}, found a tuple of size ${f}`);
           }
-          da.types.forEach((x, i) => context(`mismatched type for tuple item ${i}`, () => this.value(x, db.types[i]!, t)));
+          da.types.forEach((x, i) => context(`mismatched type for tuple item ${i}`, () => val(x, db.types[i]!)));
           return;
         }
         case "list":
           if (db.kind !== "list") return mismatch();
-          return context("mismatched type for list element", () => this.value(da.element, db.element, t));
+          return context("mismatched type for list element", () => val(da.element, db.element));
         case "option":
           if (db.kind !== "option") return mismatch();
-          return context("mismatched type for option", () => this.value(da.some, db.some, t));
-        case "result": {
+          return context("mismatched type for option", () => val(da.some, db.some));
+        case "result":
           if (db.kind !== "result") return mismatch();
-          this.optional(da.ok, db.ok, t, "result ok type");
-          this.optional(da.err, db.err, t, "result err type");
+          this.optional(da.ok, at, db.ok, bt, "result ok type");
+          this.optional(da.err, at, db.err, bt, "result err type");
           return;
-        }
         case "variant": {
           if (db.kind !== "variant") return mismatch();
           const ca = [...da.cases];
@@ -232,7 +262,7 @@ export class SubtypeChecker {
               const [e, f] = this.ef(n, m);
               fail(`expected variant case ${i} to be named \`${e}\`, found a case named \`${f}\``);
             }
-            this.optional(v, w, t, `variant case \`${m}\``);
+            this.optional(v, at, w, bt, `variant case \`${m}\``);
           });
           return;
         }
@@ -250,7 +280,7 @@ export class SubtypeChecker {
               const [e, f] = this.ef(n, m);
               fail(`expected record field ${i} to be named \`${e}\`, found a field named \`${f}\``);
             }
-            context(`mismatched type for record field \`${m}\``, () => this.value(v, w, t));
+            context(`mismatched type for record field \`${m}\``, () => val(v, w));
           });
           return;
         }
@@ -267,25 +297,25 @@ export class SubtypeChecker {
         case "stream": case "future": {
           if (db.kind !== da.kind) return mismatch();
           const eb = db.kind === "stream" || db.kind === "future" ? db.element : undefined;
-          return this.optional(da.element, eb, t, `${da.kind} element type`);
+          return this.optional(da.element, at, eb, bt, `${da.kind} element type`);
         }
         case "alias":
-          return this.value(da.target, rb, t);
+          return this.value(da.target, at, rb, bt);
       }
     }
-    const [e, f] = this.ef(ra, rb);
-    fail(`expected ${t.describeValue(e)}, found ${t.describeValue(f)}`);
+    const [e, et, f, ft] = this.efT(ra, at, rb, bt);
+    fail(`expected ${et.describeValue(e)}, found ${ft.describeValue(f)}`);
   }
 
-  private optional(a: ValueType | undefined, b: ValueType | undefined, t: Types, what: string): void {
-    if (a !== undefined && b !== undefined) return context(`mismatched type for ${what}`, () => this.value(a, b, t));
+  private optional(a: ValueType | undefined, at: Types, b: ValueType | undefined, bt: Types, what: string): void {
+    if (a !== undefined && b !== undefined) return context(`mismatched type for ${what}`, () => this.value(a, at, b, bt));
     if (a === undefined && b === undefined) return;
     const [e] = this.ef(a, b);
     fail(e !== undefined ? `expected ${what}, found none` : `expected no ${what}, found one`);
   }
 }
 
-function coreExtern(a: CoreExtern, b: CoreExtern): void {
+export function coreExtern(a: CoreExtern, b: CoreExtern): void {
   if (a.kind !== b.kind) fail(`expected ${b.kind}, found ${a.kind}`);
   const sa = JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
   const sb = JSON.stringify(b, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));

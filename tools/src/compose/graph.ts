@@ -20,7 +20,7 @@ import { WasmOciError } from "../util/errors.ts";
 import { validateExternName, type ExternNameKind } from "../component/extern-name.ts";
 import { SubtypeChecker } from "../component/subtype.ts";
 import {
-  Types, type InterfaceId, type ItemKind, type Type, type WorldId,
+  Types, type InterfaceId, type ItemKind, type Type, type ValueType, type WorldId,
 } from "../component/types.ts";
 
 /** Error raised by graph operations and encoding; `code` says which rule was broken. */
@@ -79,6 +79,15 @@ export interface Node {
   exportName?: string;
 }
 
+/** A graph edge: alias (instance -> alias node), argument (source -> instantiation), dependency (type -> dependent type). */
+export interface Edge {
+  from: NodeId;
+  to: NodeId;
+  kind: "alias" | "argument" | "dependency";
+  /** Export index (alias) or import index (argument). */
+  index: number;
+}
+
 export interface EncodeOptions {
   /** Embed dependencies (true, the default) or import them as `unlocked-dep=<...>`. */
   defineComponents?: boolean;
@@ -95,6 +104,12 @@ export class CompositionGraph {
   private readonly nodeTable: Array<Node | undefined> = [];
   /** Argument edges: target instantiation -> (import index -> source node). */
   private readonly args = new Map<NodeId, Map<number, NodeId>>();
+  /**
+   * Every edge in insertion order (removed ones are `undefined`). The encoder walks edges
+   * newest first, as the reference implementation's graph library does, so that output
+   * order (topological order, argument order) matches it exactly.
+   */
+  private readonly edgeList: Array<Edge | undefined> = [];
   private readonly importsByName = new Map<string, NodeId>();
   private readonly exportsByName = new Map<string, NodeId>();
   private readonly definedTypes = new Map<string, NodeId>();
@@ -172,6 +187,20 @@ export class CompositionGraph {
     this.checkName(name, "TYPE_NAME_INVALID", `type name \`${name}\` is not valid`);
     const node = this.addNode({ kind: "definition" }, { kind: "type", type });
     node.exportName = name;
+    for (const dep of referencedDefined(this.types, type)) {
+      const depNode = this.definedTypes.get(`value:defined:${dep}`);
+      if (depNode !== undefined && !this.edgeList.some((e) => e?.kind === "dependency" && e.from === depNode && e.to === node.id)) {
+        this.edgeList.push({ from: depNode, to: node.id, kind: "dependency", index: 0 });
+      }
+    }
+    for (const [otherKey, other] of this.definedTypes) {
+      const otherNode = this.node(other);
+      if (otherNode.itemKind.kind !== "type") continue;
+      if (type.kind === "value" && type.type.kind === "defined" && referencedDefined(this.types, otherNode.itemKind.type).includes(type.type.id)
+        && otherKey !== key && !this.edgeList.some((e) => e?.kind === "dependency" && e.from === node.id && e.to === other)) {
+        this.edgeList.push({ from: node.id, to: other, kind: "dependency", index: 0 });
+      }
+    }
     this.definedTypes.set(key, node.id);
     this.exportsByName.set(name, node.id);
     return node.id;
@@ -215,7 +244,9 @@ export class CompositionGraph {
     for (const n of this.nodes()) {
       if (n.kind.kind === "alias" && n.kind.source === instance && n.kind.exportIndex === index) return n.id;
     }
-    return this.addNode({ kind: "alias", source: instance, exportIndex: index, exportName }, entry[1], src.package).id;
+    const node = this.addNode({ kind: "alias", source: instance, exportIndex: index, exportName }, entry[1], src.package);
+    this.edgeList.push({ from: instance, to: node.id, kind: "alias", index });
+    return node.id;
   }
 
   getAliasSource(alias: NodeId): { source: NodeId; exportName: string } | undefined {
@@ -279,6 +310,7 @@ export class CompositionGraph {
       if (n.kind.kind === "alias" && n.kind.source === id) this.removeNodeInternal(n.id);
     }
     this.nodeTable[id] = undefined;
+    this.edgeList.forEach((e, i) => { if (e !== undefined && (e.from === id || e.to === id)) this.edgeList[i] = undefined; });
     if (node.kind.kind === "import") this.importsByName.delete(node.kind.name);
     if (node.exportName !== undefined) this.exportsByName.delete(node.exportName);
     if (node.kind.kind === "definition" && node.itemKind.kind === "type") this.definedTypes.delete(typeKey(node.itemKind.type));
@@ -316,13 +348,14 @@ export class CompositionGraph {
     }
     const source = this.node(argument);
     try {
-      this.checker.isSubtype(source.itemKind, expected[1], this.types);
+      this.checker.isSubtype(source.itemKind, expected[1], this.types, this.types, "covariant");
     } catch (e) {
       throw new CompositionError("ARGUMENT_TYPE_MISMATCH", `mismatched instantiation argument \`${argumentName}\`: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     set.set(index, argument);
     this.args.set(instantiation, set);
     target.kind.satisfied.add(index);
+    this.edgeList.push({ from: argument, to: instantiation, kind: "argument", index });
   }
 
   /** Removes the argument edge if `argument` currently satisfies `argumentName`. */
@@ -336,7 +369,34 @@ export class CompositionGraph {
     if (set?.get(index) === argument) {
       set.delete(index);
       target.kind.satisfied.delete(index);
+      const e = this.edgeList.findIndex((x) => x !== undefined && x.kind === "argument" && x.from === argument && x.to === instantiation && x.index === index);
+      if (e >= 0) this.edgeList[e] = undefined;
     }
+  }
+
+  /** Outgoing edges of a node, newest first. */
+  outgoing(id: NodeId): Edge[] {
+    const out: Edge[] = [];
+    for (let i = this.edgeList.length - 1; i >= 0; i--) {
+      const e = this.edgeList[i];
+      if (e !== undefined && e.from === id) out.push(e);
+    }
+    return out;
+  }
+
+  /** Incoming edges of a node, newest first. */
+  incoming(id: NodeId): Edge[] {
+    const out: Edge[] = [];
+    for (let i = this.edgeList.length - 1; i >= 0; i--) {
+      const e = this.edgeList[i];
+      if (e !== undefined && e.to === id) out.push(e);
+    }
+    return out;
+  }
+
+  /** Names of explicit import nodes. */
+  importNode(name: string): NodeId | undefined {
+    return this.importsByName.get(name);
   }
 
   /** Raw argument edges of an instantiation (import index -> source), for the encoder. */
@@ -379,5 +439,48 @@ export class CompositionGraph {
 
 /** Identity key of a type for `defineType` de-duplication. */
 function typeKey(t: Type): string {
-  return t.kind === "value" ? `value:${JSON.stringify(t.type)}` : `${t.kind}:${t.id}`;
+  if (t.kind !== "value") return `${t.kind}:${t.id}`;
+  const v = t.type;
+  return v.kind === "primitive" ? `value:primitive:${v.type}` : v.kind === "defined" ? `value:defined:${v.id}` : `value:${v.kind}:${v.resource}`;
+}
+
+/** Defined type ids a type refers to (directly or through its structure), excluding itself. */
+function referencedDefined(types: Types, t: Type): number[] {
+  const out: number[] = [];
+  const seen = new Set<number>();
+  const visitVal = (v: ValueType | undefined): void => {
+    if (v === undefined || v.kind !== "defined" || seen.has(v.id)) return;
+    seen.add(v.id);
+    out.push(v.id);
+    const d = types.definedType(v.id);
+    switch (d.kind) {
+      case "tuple": d.types.forEach(visitVal); break;
+      case "list": visitVal(d.element); break;
+      case "option": visitVal(d.some); break;
+      case "result": visitVal(d.ok); visitVal(d.err); break;
+      case "variant": d.cases.forEach((c) => visitVal(c)); break;
+      case "record": d.fields.forEach((f) => visitVal(f)); break;
+      case "alias": visitVal(d.target); break;
+      case "stream": case "future": visitVal(d.element); break;
+      default: break;
+    }
+  };
+  if (t.kind === "value") {
+    const v = t.type;
+    if (v.kind === "defined") {
+      seen.add(v.id);
+      const d = types.definedType(v.id);
+      visitVal(d.kind === "alias" ? d.target : undefined);
+      if (d.kind !== "alias") {
+        seen.delete(v.id);
+        visitVal(v);
+        out.shift();
+      }
+    }
+  } else if (t.kind === "func") {
+    const f = types.func(t.id);
+    f.params.forEach((p) => visitVal(p));
+    visitVal(f.result);
+  }
+  return out;
 }

@@ -1,0 +1,75 @@
+/**
+ * Validation of an encoded composition with wasm-tools (through jco-transpile). A wasm-tools
+ * panic leaves jco's instance unusable for every later call in the process, so each
+ * validation runs in a short-lived worker thread: a panic kills only that worker.
+ */
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { WasmOciError } from "../util/errors.ts";
+
+export class ValidationError extends WasmOciError {
+  constructor(message: string) {
+    super("VALIDATION_FAILED", `encoding produced a component that failed validation: ${message}`);
+    this.name = "ValidationError";
+  }
+}
+
+// The worker body is plain JavaScript: it imports jco-transpile by the URL the parent resolved
+// (the bundle keeps jco external, so resolution must happen where node_modules is visible).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+(async () => {
+  try {
+    const tools = await import(workerData.url);
+    const wit = await tools[workerData.op](workerData.bytes);
+    parentPort.postMessage({ ok: true, result: typeof wit === "string" ? wit : null });
+  } catch (e) {
+    parentPort.postMessage({ ok: false, message: e && e.message ? String(e.message) : String(e) });
+  }
+})();
+`;
+
+function jcoWasmToolsUrl(): string {
+  // createRequire works both bundled and under test transforms (import.meta.resolve does not).
+  return pathToFileURL(createRequire(import.meta.url).resolve("@bytecodealliance/jco-transpile/wasm-tools")).href;
+}
+
+/** Runs one jco wasm-tools call (`componentWit`, `print`...) on `bytes` in a worker. */
+export function runIsolated(op: "componentWit" | "print", bytes: Uint8Array, timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url: jcoWasmToolsUrl(), op, bytes } });
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      void worker.terminate();
+      reject(new ValidationError(`wasm-tools did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.once("message", (m: { ok: boolean; result?: string | null; message?: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      if (m.ok) resolve(m.result ?? "");
+      else reject(new ValidationError(m.message ?? "unknown error"));
+    });
+    worker.once("error", (e) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new ValidationError(e.message));
+    });
+    worker.once("exit", (code) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new ValidationError(`wasm-tools worker exited with code ${code}`));
+    });
+  });
+}
+
+/** Validates component-level types of `bytes` (throws ValidationError). */
+export async function validateComponent(bytes: Uint8Array): Promise<void> {
+  await runIsolated("componentWit", bytes);
+}

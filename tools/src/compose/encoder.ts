@@ -225,7 +225,9 @@ export function encodeGraphSync(graph: CompositionGraph, options: EncodeOptions)
 
   const encoded = new Map<string, { kind: ItemKind["kind"]; index: number }>();
   const aggEncoder = new TypeEncoder(aggregator.types);
-  for (const [name, kind] of aggregator.imports) {
+  // Instances first, so types that are exports of an imported interface can be aliased from it.
+  const ordered = [...aggregator.imports].sort((a, b) => Number(b[1].kind === "instance") - Number(a[1].kind === "instance"));
+  for (const [name, kind] of ordered) {
     encoded.set(name, { kind: kind.kind, index: importItem(state, builder, aggEncoder, aggregator.types, name, kind) });
   }
   for (const { name, node } of implicit) {
@@ -336,7 +338,7 @@ function importItem(state: EncodeState, builder: ComponentBuilder, encoder: Type
   if (kind.kind === "type") state.current.setType(types, typeKey(kind.type), index);
   if (kind.kind === "instance") {
     const iid = types.iface(kind.id).id;
-    if (iid !== undefined) state.current.instances.set(iid, index);
+    if (iid !== undefined) encoder.registerInstance(state, iid, index, kind.id);
   }
   return index;
 }

@@ -148,6 +148,8 @@ export class Scope {
   readonly typeIndexes = new Map<Types, Map<string, number>>();
   /** Interface id -> instance index it was imported as. */
   readonly instances = new Map<string, number>();
+  /** Interface id -> the interface (and its arena) imported under that id, for aliasing its types. */
+  readonly instanceTypes = new Map<string, { types: Types; iface: InterfaceId }>();
   /** Names `use`d in this scope -> the type index of their alias. */
   typeAliases = new Map<string, number>();
   /** Resource name -> type index. */
@@ -244,10 +246,35 @@ export class TypeEncoder {
     if (hit !== undefined) return { idx: hit };
     let index: number;
     if (v.kind === "primitive") return { prim: PRIM_CODE[v.type] };
-    if (v.kind === "defined") index = this.defined(state, v.id);
+    if (v.kind === "defined") index = this.aliasFromImportedInstance(state, v.id) ?? this.defined(state, v.id);
     else index = this.handle(state, v.kind, v.resource);
     state.current.setType(this.types, key, index);
     return { idx: index };
+  }
+
+  /**
+   * A defined type that is the export of an interface imported in this scope must be
+   * referenced through that instance (an import whose type points at a local re-definition
+   * of it is not valid), so alias it from the instance.
+   */
+  private aliasFromImportedInstance(state: EncodeState, id: DefinedTypeId): number | undefined {
+    for (const [iid, info] of state.current.instanceTypes) {
+      if (info.types !== this.types) continue;
+      for (const [name, kind] of this.types.iface(info.iface).exports) {
+        if (kind.kind === "type" && kind.type.kind === "value" && kind.type.type.kind === "defined" && kind.type.type.id === id) {
+          const instance = state.current.instances.get(iid);
+          if (instance === undefined) continue;
+          return state.current.encodable.aliasTypeExport(instance, name);
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Records that interface `iid` was imported as instance `index` in the current scope. */
+  registerInstance(state: EncodeState, iid: string, index: number, iface: InterfaceId): void {
+    state.current.instances.set(iid, index);
+    state.current.instanceTypes.set(iid, { types: this.types, iface });
   }
 
   private add(state: EncodeState, w: Writer): number {
@@ -335,7 +362,7 @@ export class TypeEncoder {
     }
   }
 
-  private useAliases(state: EncodeState, uses: Map<string, { interface: InterfaceId; name?: string }>): void {
+  private useAliases(state: EncodeState, uses: Map<string, { interface: InterfaceId; name?: string }>, owner?: Map<string, ItemKind>): void {
     state.current.typeAliases = new Map();
     for (const [name, used] of uses) {
       const iface = this.types.iface(used.interface);
@@ -343,15 +370,21 @@ export class TypeEncoder {
       if (iid === undefined) throw new CompositionError("ENCODE_INTERNAL", `used type \`${name}\` comes from an interface without an id`);
       const instance = state.current.instances.get(iid);
       if (instance === undefined) throw new CompositionError("ENCODE_INTERNAL", `interface \`${iid}\` is not imported in the current scope`);
-      const index = state.current.encodable.aliasTypeExport(instance, used.name ?? name);
+      const exportName = used.name ?? name;
+      const index = state.current.encodable.aliasTypeExport(instance, exportName);
       state.current.typeAliases.set(name, index);
+      // Later references by identity (not by name) must reuse the alias too.
+      const usedKind = iface.exports.get(exportName);
+      if (usedKind?.kind === "type") state.current.setType(this.types, typeKey(usedKind.type), index);
+      const ownKind = owner?.get(name);
+      if (ownKind?.kind === "type") state.current.setType(this.types, typeKey(ownKind.type), index);
     }
   }
 
   instance(state: EncodeState, id: InterfaceId, typesOnly: boolean): number {
     const iface = this.types.iface(id);
     for (const used of iface.uses.values()) this.importDeps(state, used.interface);
-    this.useAliases(state, iface.uses);
+    this.useAliases(state, iface.uses, iface.exports);
     state.push(new DeclEncodable("instance"));
     for (const [name, kind] of iface.exports) {
       if (kind.kind === "type" || !typesOnly) this.export(state, name, kind);
@@ -364,7 +397,7 @@ export class TypeEncoder {
     const world = this.types.world(id);
     state.push(new DeclEncodable("component"));
     for (const used of world.uses.values()) this.importDeps(state, used.interface);
-    this.useAliases(state, world.uses);
+    this.useAliases(state, world.uses, world.imports);
     for (const [name, kind] of world.imports) this.import(state, name, kind);
     for (const [name, kind] of world.exports) this.export(state, name, kind);
     const comp = state.pop() as DeclEncodable;
@@ -379,7 +412,7 @@ export class TypeEncoder {
     for (const used of iface.uses.values()) this.importDeps(state, used.interface);
     const index = this.instance(state, id, state.scopes.length > 0);
     const importIndex = state.current.encodable.importItem(iid, { k: "instance", idx: index });
-    state.current.instances.set(iid, importIndex);
+    this.registerInstance(state, iid, importIndex, id);
   }
 
   /** Top-level definition of a named interface: `(type (component (export "id" (instance ...))))`. */
@@ -465,7 +498,7 @@ export class TypeEncoder {
       case "instance": {
         const importIndex = state.current.encodable.importItem(name, { k: "instance", idx: index });
         const iid = this.types.iface(kind.id).id;
-        if (iid !== undefined) state.current.instances.set(iid, importIndex);
+        if (iid !== undefined) this.registerInstance(state, iid, importIndex, kind.id);
         break;
       }
       case "component": state.current.encodable.importItem(name, { k: "component", idx: index }); break;

@@ -23,7 +23,8 @@ function hookExit(): void {
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
       killAll();
-      process.exit(sig === "SIGINT" ? 130 : 143);
+      // Another handler (the demo's cleanup) owns the exit when there is one.
+      if (process.listenerCount(sig) === 0) process.exit(sig === "SIGINT" ? 130 : 143);
     });
   }
 }

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream } from "node:fs";
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
@@ -82,9 +82,18 @@ export class BlobCache {
     });
   }
 
-  /** Copies an already verified file into the cache. */
+  /**
+   * Adds an already verified file. A hard link saves copying large layers; should the linked
+   * output be modified later, the entry fails its hash check on read and is dropped.
+   */
   async putFile(digest: Digest, src: string): Promise<void> {
-    await this.store(digest, (tmp) => copyFile(src, tmp));
+    await this.store(digest, async (tmp) => {
+      try {
+        await link(src, tmp);
+      } catch {
+        await copyFile(src, tmp);
+      }
+    });
   }
 
   private async store(digest: Digest, write: (tmp: string) => Promise<void>): Promise<void> {

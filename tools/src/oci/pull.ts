@@ -148,7 +148,7 @@ export class Puller {
 
   /** Writes a layer to `output` atomically: from the cache if it holds it, else streamed and verified. */
   async layerToFile(desc: Descriptor, output: string): Promise<void> {
-    const fromCache = await openAtomic(output);
+    const fromCache = await openOutput(output);
     try {
       if (await this.cache.copyTo(desc.digest, fromCache.stream)) {
         await fromCache.commit();
@@ -162,7 +162,7 @@ export class Puller {
     await fromCache.abort();
 
     await this.withBlobRetry(desc, async () => {
-      const file = await openAtomic(output);
+      const file = await openOutput(output);
       try {
         const { body } = await this.source.openBlob(desc.digest);
         await this.streamVerified(desc, body, file);
@@ -208,8 +208,10 @@ export class Puller {
       try {
         return await attempt();
       } catch (e) {
-        if (isContentError(e) || e instanceof WasmOciError || !isRetryableError(e)) {
-          if (e instanceof WasmOciError || isContentError(e)) throw e;
+        if (e instanceof WasmOciError) throw e;
+        if (!isRetryableError(e)) {
+          // File-system errors (syscall set) are reported by pull() as I/O errors, not network ones.
+          if ((e as { syscall?: unknown }).syscall !== undefined) throw e;
           throw new WasmOciError("NETWORK", `reading blob ${desc.digest} from ${this.source.name} failed: ${describeNetworkError(e)}`, { cause: e });
         }
         const delay = retryDelay(policy, n, Date.now() - started, undefined);
@@ -223,6 +225,18 @@ export class Puller {
       }
     }
   }
+}
+
+/** openAtomic, but an unwritable location fails here instead of as an unhandled stream error. */
+async function openOutput(path: string): Promise<AtomicFile> {
+  const file = await openAtomic(path);
+  try {
+    await once(file.stream, "open");
+  } catch (e) {
+    await file.abort().catch(() => undefined);
+    throw e;
+  }
+  return file;
 }
 
 class NoCache {
@@ -245,7 +259,25 @@ function sourcesFor(settings: OciSettings, ref: Reference): ContentSource[] {
   return pullEndpoints(settings, ref.registry).map((c) => new RegistrySource(c, ref.repository));
 }
 
+/** File-system failures (unwritable output, a directory in the way) become one clear error. */
+function asIoError(e: unknown, output: string): unknown {
+  if (e instanceof WasmOciError) return e;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code) && (e as { syscall?: unknown }).syscall !== undefined) {
+    return new WasmOciError("IO_ERROR", `cannot write ${output}: ${errorMessage(e)}`, { cause: e });
+  }
+  return e;
+}
+
 export async function pull(opts: PullOptions): Promise<PullResult> {
+  try {
+    return await pullAny(opts);
+  } catch (e) {
+    throw asIoError(e, opts.output);
+  }
+}
+
+async function pullAny(opts: PullOptions): Promise<PullResult> {
   const ref = parseReference(opts.reference);
   if (opts.digest !== undefined && ref.digest !== undefined && opts.digest !== ref.digest) {
     throw new UsageError(`--digest ${opts.digest} contradicts the digest in the reference ${opts.reference}`, "DIGEST_CONFLICT");

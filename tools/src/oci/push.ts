@@ -14,7 +14,7 @@ import { addImageToLayout, layoutBlobPath, readLayoutIndex, selectLayoutEntry } 
 import { parseManifest, type Descriptor } from "./manifest.ts";
 import { progressBar } from "./progress.ts";
 import { formatReference, parseReference, tagProblem } from "./reference.ts";
-import type { BlobSource } from "./registry-client.ts";
+import type { BlobSource, RegistryClient } from "./registry-client.ts";
 import { loadOciSettings, registryClient } from "./registry-settings.ts";
 import { buildWasmImage, jsonBytes } from "./wasm-image.ts";
 
@@ -152,6 +152,19 @@ function mountRepository(value: string, registry: string): string {
   return r.repository;
 }
 
+/** A mount the registry or token service refuses is not fatal: the blob is uploaded instead. */
+async function tryMount(client: RegistryClient, repo: string, digest: Digest, from: string): Promise<boolean> {
+  try {
+    return await client.mountBlob(repo, digest, from);
+  } catch (e) {
+    if (e instanceof WasmOciError && (e.code === "UNAUTHORIZED" || e.code === "DENIED" || e.code === "NOT_FOUND")) {
+      log.warn(`cannot mount ${digest} from ${from} (${e.message}); uploading it`);
+      return false;
+    }
+    throw e;
+  }
+}
+
 export async function push(opts: PushOptions): Promise<PushResult> {
   const annotations = opts.annotations ?? {};
   const src = opts.source.startsWith("oci-layout:") ? parseReference(opts.source) : undefined;
@@ -207,7 +220,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       log.debug(`blob ${d.digest} already in ${dest.registry}/${repo}`);
       return "exists";
     }
-    if (mountFrom !== undefined && mountFrom !== repo && (await client.mountBlob(repo, d.digest, mountFrom))) {
+    if (mountFrom !== undefined && mountFrom !== repo && (await tryMount(client, repo, d.digest, mountFrom))) {
       log.debug(`blob ${d.digest} mounted from ${mountFrom}`);
       return "mounted";
     }

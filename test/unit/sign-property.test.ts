@@ -10,10 +10,14 @@ import {
   secretKeyFromSeed,
   SignFormatError,
   signBytes,
+  signFile,
   splitBytes,
   verifyBytes,
 } from "../../tools/src/sign/index.ts";
-import { COMPONENT, CORE, custom, section } from "./sign-fixtures.ts";
+import { existsSync } from "node:fs";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { COMPONENT, CORE, custom, section, tempDir } from "./sign-fixtures.ts";
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max });
 const customName = fc.string({ maxLength: 12 }).filter((n) => n !== "signature" && n !== "signature_delimiter");
@@ -44,6 +48,34 @@ describe("sign/verify properties", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("signFile (one pass, or two when re-signing unchanged content) writes exactly what signBytes returns", async () => {
+    const dir = await tempDir("sign-prop");
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(moduleArb, seedArb, seedArb, fc.boolean(), async (module, seed1, seed2, preSign) => {
+        const sk = secretKeyFromSeed(seed2);
+        const input = preSign ? (await signBytes(module, { secretKey: secretKeyFromSeed(seed1) })).module : module;
+        const inPath = join(dir, `in-${n}.wasm`);
+        const outPath = join(dir, `out-${n++}.wasm`);
+        await writeFile(inPath, input);
+        let expected: Uint8Array;
+        try {
+          expected = (await signBytes(input, { secretKey: sk, publicKey: sk.publicKey })).module;
+        } catch (e) {
+          // Same seed twice: a duplicate signature, and no output written.
+          expect((e as SignFormatError).code).toBe("SIG_DUPLICATE");
+          await expect(signFile(inPath, outPath, { secretKey: sk, publicKey: sk.publicKey })).rejects.toMatchObject({ code: "SIG_DUPLICATE" });
+          expect(existsSync(outPath)).toBe(false);
+          return;
+        }
+        await signFile(inPath, outPath, { secretKey: sk, publicKey: sk.publicKey });
+        expect(Buffer.from(await readFile(outPath)).equals(Buffer.from(expected))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+    expect((await readdir(dir)).filter((f) => f.includes(".tmp-"))).toEqual([]);
   });
 
   it("split modules verify fully and partially after signing", async () => {

@@ -16,11 +16,25 @@ export interface HashWalk {
  * `normalize` hashes sections as wasmsign2 re-serializes them (minimal varints); without it the
  * exact file bytes are hashed.
  */
-export async function hashSections(src: ByteSource, sections: readonly SectionInfo[], normalize: boolean): Promise<HashWalk> {
+export async function hashSections(
+  src: ByteSource,
+  sections: readonly SectionInfo[],
+  normalize: boolean,
+  /** Also receives every hashed byte, in order (to write the output in the same pass). */
+  tee?: (chunk: Uint8Array) => Promise<void>,
+): Promise<HashWalk> {
   const hash = createHash("sha256");
-  const streamer = new PieceStreamer(src, (chunk) => {
-    hash.update(chunk);
-  });
+  const streamer = new PieceStreamer(
+    src,
+    tee === undefined
+      ? (chunk) => {
+          hash.update(chunk);
+        }
+      : async (chunk) => {
+          hash.update(chunk);
+          await tee(chunk);
+        },
+  );
   const atDelimiters: HashWalk["atDelimiters"] = [];
   let lastWasDelimiter = false;
   for (const s of sections) {

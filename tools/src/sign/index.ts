@@ -5,7 +5,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../util/errors.ts";
-import { moduleBytes, PendingOutputs } from "./output.ts";
+import { emitModule, moduleBytes, PendingOutputs } from "./output.ts";
+import { PREAMBLE_SIZE } from "./sections.ts";
 import { planSign, type SignOptions, type SignPlan } from "./sign.ts";
 import { withSource } from "./source.ts";
 import { verifySource, type VerifyOptions, type VerifyResult } from "./verify.ts";
@@ -57,14 +58,39 @@ export async function signBytes(module: Uint8Array, opts: SignOptions): Promise<
  */
 export async function signFile(input: string, output: string, opts: Omit<SignOptions, "detached"> & { signatureFile?: string }): Promise<SignResult> {
   const detached = opts.signatureFile !== undefined;
-  return withSource(input, async (src) => {
-    const plan = await planSign(src, { ...opts, detached });
-    await PendingOutputs.run(async (out) => {
-      await out.module(output, src, plan.module);
-      if (opts.signatureFile !== undefined) await out.bytes(opts.signatureFile, plan.signature);
-    });
-    return summary(plan);
-  });
+  return withSource(input, async (src) =>
+    PendingOutputs.run(async (out) => {
+      if (detached) {
+        const plan = await planSign(src, { ...opts, detached });
+        await out.module(output, src, plan.module);
+        await out.bytes(opts.signatureFile as string, plan.signature);
+        return summary(plan);
+      }
+      // One pass: content is written behind the predicted signature section while it is hashed.
+      const file = await out.positional(output);
+      const plan = await planSign(src, opts, {
+        async begin(predicted) {
+          let pos = PREAMBLE_SIZE + predicted;
+          return async (chunk) => {
+            await file.writeAt(pos, chunk);
+            pos += chunk.length;
+          };
+        },
+      });
+      if (plan.singlePass) {
+        await file.writeAt(0, plan.module.preamble);
+        await file.writeAt(PREAMBLE_SIZE, plan.module.items[0] as Uint8Array);
+      } else {
+        await file.truncate();
+        let pos = 0;
+        await emitModule(src, plan.module, async (chunk) => {
+          await file.writeAt(pos, chunk);
+          pos += chunk.length;
+        });
+      }
+      return summary(plan);
+    }),
+  );
 }
 
 /**

@@ -14,6 +14,11 @@ export interface ModulePlan {
   normalize: boolean;
 }
 
+export interface PositionalFile {
+  writeAt(pos: number, buf: Uint8Array): Promise<void>;
+  truncate(): Promise<void>;
+}
+
 export type Sink = (chunk: Uint8Array) => Promise<void> | void;
 
 async function writeAll(fh: FileHandle, buf: Uint8Array): Promise<void> {
@@ -50,6 +55,11 @@ export async function moduleBytes(src: ByteSource, plan: ModulePlan): Promise<Ui
  */
 export class PendingOutputs {
   private readonly temps: Array<{ tmp: string; target: string }> = [];
+  private readonly handles: FileHandle[] = [];
+
+  private async closeHandles(): Promise<void> {
+    for (const fh of this.handles.splice(0)) await fh.close();
+  }
 
   async module(target: string, src: ByteSource, plan: ModulePlan): Promise<void> {
     const tmp = await this.reserve(target);
@@ -81,6 +91,23 @@ export class PendingOutputs {
     }
   }
 
+  /** A temp file written at explicit offsets (closed before commit). */
+  async positional(target: string): Promise<PositionalFile> {
+    const tmp = await this.reserve(target);
+    const fh = await open(tmp, "w");
+    this.handles.push(fh);
+    return {
+      writeAt: async (pos, buf) => {
+        let off = 0;
+        while (off < buf.length) {
+          const { bytesWritten } = await fh.write(buf, off, buf.length - off, pos + off);
+          off += bytesWritten;
+        }
+      },
+      truncate: () => fh.truncate(0),
+    };
+  }
+
   async bytes(target: string, data: Uint8Array): Promise<void> {
     const tmp = await this.reserve(target);
     const fh = await open(tmp, "w");
@@ -99,11 +126,13 @@ export class PendingOutputs {
   }
 
   async commit(): Promise<void> {
+    await this.closeHandles();
     for (const t of this.temps) await rename(t.tmp, t.target);
     this.temps.length = 0;
   }
 
   async abort(): Promise<void> {
+    await this.closeHandles().catch(() => undefined);
     for (const t of this.temps) await rm(t.tmp, { force: true });
     this.temps.length = 0;
   }

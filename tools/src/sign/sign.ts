@@ -4,7 +4,7 @@ import { SignFormatError } from "./errors.ts";
 import { hashSections, signedHashList } from "./hashes.ts";
 import type { PublicKey, SecretKey } from "./keys.ts";
 import type { ModulePlan } from "./output.ts";
-import { customSection, equalBytes, hex, isSignatureSection, readCustomData, scanWasm, SIGNATURE_SECTION, type WasmKind } from "./sections.ts";
+import { customSection, equalBytes, hex, isDelimiter, isSignatureSection, readCustomData, scanWasm, SIGNATURE_SECTION, type WasmKind } from "./sections.ts";
 import {
   ALG_ED25519,
   CONTENT_TYPE,
@@ -45,7 +45,25 @@ export interface SignPlan {
  * re-serializes it, the old signature data (if any, as section 0) is kept and the new signature
  * appended to the set with the same hashes, or to a new set.
  */
-export async function planSign(src: ByteSource, opts: SignOptions): Promise<SignPlan> {
+/**
+ * Lets signFile write the signed module while hashing (one read of the input instead of two):
+ * the content goes right after the space the signature section is predicted to take.
+ */
+export interface SinglePassWriter {
+  /** Called once, before hashing, with the predicted length of the new signature section. */
+  begin(predictedSectionLength: number): Promise<(chunk: Uint8Array) => Promise<void>>;
+}
+
+/** A signature section with every variable-size field as it will be, hashes and signature zeroed. */
+function predictSectionLength(previous: SignatureData | undefined, hashCount: number, keyId: Uint8Array | undefined): number {
+  const sets = previous?.sets.map((s) => ({ ...s })) ?? [];
+  const placeholder: SignatureRecord = keyId === undefined ? { algId: ALG_ED25519, signature: new Uint8Array(64) } : { keyId, algId: ALG_ED25519, signature: new Uint8Array(64) };
+  sets.push({ hashes: Array.from({ length: hashCount }, () => new Uint8Array(32)), signatures: [placeholder], skipped: 0 });
+  const data = serializeSignatureData({ version: SIGNATURE_VERSION, contentType: CONTENT_TYPE, hashFunction: HASH_SHA256, sets });
+  return customSection(SIGNATURE_SECTION, data).length;
+}
+
+export async function planSign(src: ByteSource, opts: SignOptions, writer?: SinglePassWriter): Promise<SignPlan & { singlePass: boolean }> {
   const { secretKey, publicKey } = opts;
   if (publicKey !== undefined && !equalBytes(publicKey.raw, secretKey.publicKey.raw)) {
     throw new SignFormatError("KEY_MISMATCH", "the public key given with the secret key (-K) is not its public key");
@@ -64,7 +82,17 @@ export async function planSign(src: ByteSource, opts: SignOptions): Promise<Sign
     }
     content.push(s);
   }
-  const walk = await hashSections(src, content, true);
+  let predicted: number | undefined;
+  let tee: ((chunk: Uint8Array) => Promise<void>) | undefined;
+  if (writer !== undefined && !opts.detached) {
+    const delimiters = content.filter(isDelimiter).length;
+    const last = content[content.length - 1];
+    const hashCount = delimiters + (last !== undefined && isDelimiter(last) ? 0 : 1);
+    // Predicts a new set; re-signing unchanged content (which joins an existing set) falls back to a second pass.
+    predicted = predictSectionLength(previous, hashCount, publicKey?.keyId);
+    tee = await writer.begin(predicted);
+  }
+  const walk = await hashSections(src, content, true, tee);
   const hashes = signedHashList(walk);
   const signature = new Uint8Array(edSign(null, signedMessage(hashes), secretKey.keyObject));
   const record: SignatureRecord = publicKey === undefined ? { algId: ALG_ED25519, signature } : { keyId: publicKey.keyId, algId: ALG_ED25519, signature };
@@ -98,7 +126,8 @@ export async function planSign(src: ByteSource, opts: SignOptions): Promise<Sign
   const module: ModulePlan = opts.detached
     ? { preamble: wasm.preamble, items: wasm.sections, normalize: true }
     : { preamble: wasm.preamble, items: [customSection(SIGNATURE_SECTION, sigBytes), ...content], normalize: true };
-  const plan: SignPlan = { kind: wasm.kind, signature: sigBytes, data, hashes, setIndex, module };
+  const singlePass = predicted !== undefined && predicted === (module.items[0] as Uint8Array).length;
+  const plan: SignPlan & { singlePass: boolean } = { kind: wasm.kind, signature: sigBytes, data, hashes, setIndex, module, singlePass };
   if (record.keyId !== undefined) plan.keyId = record.keyId;
   return plan;
 }

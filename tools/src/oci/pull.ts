@@ -54,6 +54,8 @@ export interface PullResult {
   output: string;
 }
 
+const WRITE_BATCH_BYTES = 1 << 20;
+
 interface Resolved {
   manifest: ImageManifest;
   manifestDigest: Digest;
@@ -178,6 +180,16 @@ export class Puller {
   private async streamVerified(desc: Descriptor, body: Readable, file: AtomicFile): Promise<void> {
     const verifier = new DigestVerifier(desc.digest, `layer ${desc.digest} of ${this.source.name}`);
     const progress = progressBar(`pull ${desc.digest.slice(7, 19)}`, desc.size);
+    // Socket chunks are small (~64 KiB); writing them in ~1 MiB batches saves most write calls.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async (): Promise<void> => {
+      if (batched === 0) return;
+      const buf = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
+      if (!file.stream.write(buf)) await once(file.stream, "drain");
+    };
     try {
       for await (const chunk of body) {
         const b = chunk as Buffer;
@@ -187,8 +199,11 @@ export class Puller {
           throw sizeMismatch(desc, this.source.name, verifier.size);
         }
         progress.add(b.length);
-        if (!file.stream.write(b)) await once(file.stream, "drain");
+        batch.push(b);
+        batched += b.length;
+        if (batched >= WRITE_BATCH_BYTES) await flush();
       }
+      await flush();
     } finally {
       progress.done();
     }
@@ -319,14 +334,18 @@ async function pullFrom(settings: OciSettings, source: ContentSource, ref: Refer
   const what = `manifest ${source.name}@${resolved.manifestDigest}`;
   const layer = selectWasmLayer(resolved.manifest, what);
   const configDesc = resolved.manifest.config as Descriptor;
-  const configBytes = await puller.smallBlob(configDesc);
+  // Config and layer are independent: fetch them together.
+  // Both settle before any failure is reported, so a failed pull never races a late output write.
+  const [configResult, layerResult] = await Promise.allSettled([puller.smallBlob(configDesc), puller.layerToFile(layer, opts.output)]);
+  if (layerResult.status === "rejected") throw layerResult.reason;
+  if (configResult.status === "rejected") throw configResult.reason;
+  const configBytes = configResult.value;
   let configContent: unknown = null;
   try {
     configContent = JSON.parse(configBytes.toString("utf8"));
   } catch {
     configContent = null;
   }
-  await puller.layerToFile(layer, opts.output);
 
   const metadata: PullMetadata = {
     reference: formatReference(ref),

@@ -3,9 +3,9 @@
  * `blobs/sha256/<hex>`, tags as `org.opencontainers.image.ref.name` annotations. Written
  * deterministically so the same image gives the same bytes.
  */
-import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { WasmOciError } from "../util/errors.ts";
+import { UsageError, WasmOciError } from "../util/errors.ts";
 import { replaceDirAtomic, writeFileAtomic } from "../util/atomic-write.ts";
 import type { Digest } from "../util/digest.ts";
 import { imageIndexSchema, type Descriptor, type ImageIndex } from "./manifest.ts";
@@ -110,8 +110,22 @@ async function writeBlobs(dir: string, image: ImageArtifacts): Promise<void> {
   }
 }
 
-/** Writes a fresh layout holding one image, replacing `dir` as a whole. */
+/** Refuses to replace a directory that holds something other than an OCI layout: it may be the user's. */
+async function assertReplaceable(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  if (entries.length > 0 && !entries.includes("oci-layout")) {
+    throw new UsageError(`${dir} exists and is not an OCI image layout (no oci-layout file); refusing to replace it`, "OUTPUT_NOT_LAYOUT");
+  }
+}
+
+/** Writes a fresh layout holding one image, replacing `dir` (empty, absent, or an old layout) as a whole. */
 export async function writeImageLayout(dir: string, image: ImageArtifacts, tags: string[]): Promise<void> {
+  await assertReplaceable(dir);
   await replaceDirAtomic(dir, async (tmp) => {
     await writeFile(join(tmp, "oci-layout"), OCI_LAYOUT_CONTENT);
     await writeBlobs(tmp, image);

@@ -7,6 +7,7 @@ export interface Progress {
   done(): void;
 }
 
+const MIN_BAR_BYTES = 4 * 1024 * 1024;
 const noop: Progress = { add() {}, done() {} };
 
 function mib(n: number): string {
@@ -14,7 +15,8 @@ function mib(n: number): string {
 }
 
 export function progressBar(label: string, total: number | undefined, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return noop;
+  // Small blobs finish before a bar is worth drawing (and parallel bars would overwrite each other).
+  if (!stream.isTTY || (total !== undefined && total < MIN_BAR_BYTES)) return noop;
   let sent = 0;
   let last = 0;
   const width = 24;

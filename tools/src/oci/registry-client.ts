@@ -205,8 +205,7 @@ export class RegistryClient {
     const minChunk = Number(header(start, "oci-chunk-min-length") ?? "0");
 
     if (source.size <= this.chunkThreshold) {
-      const url = new URL(location);
-      url.searchParams.set("digest", digest);
+      const url = withDigest(location, digest);
       const res = await this.send(
         {
           method: "PUT",
@@ -244,8 +243,7 @@ export class RegistryClient {
       location = this.location(res, `upload chunk of ${digest}`);
       onProgress?.(end - offset);
     }
-    const url = new URL(location);
-    url.searchParams.set("digest", digest);
+    const url = withDigest(location, digest);
     const res = await this.send({ method: "PUT", url, headers: { "content-length": "0" } }, scopes);
     if (res.status !== 201) await this.fail(res, `finish upload of ${digest} to ${this.registry}/${repository}`, digestCode(res));
     await res.body.dump().catch(() => undefined);
@@ -275,6 +273,13 @@ export class RegistryClient {
   toString(): string {
     return urlForLog(new URL(this.base));
   }
+}
+
+/** Appends digest= without re-encoding the registry's own opaque query (upload state tokens). */
+function withDigest(location: string, digest: Digest): URL {
+  const url = new URL(location);
+  url.search = `${url.search}${url.search.length > 1 ? "&" : "?"}digest=${encodeURIComponent(digest)}`;
+  return url;
 }
 
 function digestCode(res: HttpResponse): string | undefined {

@@ -76,6 +76,7 @@ function isContentError(e: unknown): boolean {
     "MULTIPLE_WASM_LAYERS",
     "NO_WASM_MANIFEST",
     "MANIFEST_TOO_LARGE",
+    "IO_ERROR",
   ].includes(e.code);
 }
 
@@ -307,11 +308,13 @@ async function pullAny(opts: PullOptions): Promise<PullResult> {
   let firstError: unknown;
   for (const [i, source] of sources.entries()) {
     try {
-      const metadata = await pullFrom(settings, source, ref, opts, expected);
-      if (i > 0 && ref.kind === "registry") metadata.mirror = (source as RegistrySource).client.registry;
+      const mirror = i > 0 && source instanceof RegistrySource ? source.client.registry : undefined;
+      const metadata = await pullFrom(settings, source, ref, opts, expected, mirror);
       return { metadata, output: opts.output };
-    } catch (e) {
+    } catch (caught) {
       await rm(opts.output, { force: true }).catch(() => undefined);
+      // A local write failure would fail on every mirror too.
+      const e = asIoError(caught, opts.output);
       if (isContentError(e) || i === sources.length - 1) {
         if (i === 0 || isContentError(e)) throw e;
         const primary = firstError instanceof WasmOciError ? firstError : undefined;
@@ -327,7 +330,14 @@ async function pullAny(opts: PullOptions): Promise<PullResult> {
   throw new WasmOciError("PULL_FAILED", "no source to pull from");
 }
 
-async function pullFrom(settings: OciSettings, source: ContentSource, ref: Reference, opts: PullOptions, expected: Digest | undefined): Promise<PullMetadata> {
+async function pullFrom(
+  settings: OciSettings,
+  source: ContentSource,
+  ref: Reference,
+  opts: PullOptions,
+  expected: Digest | undefined,
+  mirror: string | undefined,
+): Promise<PullMetadata> {
   const puller = new Puller(settings, source);
   const reference = expected ?? ref.tag ?? (source instanceof LayoutSource ? await source.defaultReference() : "latest");
   const resolved = await puller.resolve(reference, expected);
@@ -351,6 +361,7 @@ async function pullFrom(settings: OciSettings, source: ContentSource, ref: Refer
     reference: formatReference(ref),
     ...(ref.kind === "registry" ? { registry: ref.registry, repository: ref.repository } : {}),
     ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
+    ...(mirror !== undefined ? { mirror } : {}),
     manifestDigest: resolved.manifestDigest,
     manifestMediaType: resolved.mediaType,
     ...(resolved.indexDigest !== undefined ? { indexDigest: resolved.indexDigest } : {}),

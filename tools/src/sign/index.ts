@@ -60,15 +60,9 @@ export async function signFile(input: string, output: string, opts: Omit<SignOpt
   const detached = opts.signatureFile !== undefined;
   return withSource(input, async (src) =>
     PendingOutputs.run(async (out) => {
-      if (detached) {
-        const plan = await planSign(src, { ...opts, detached });
-        await out.module(output, src, plan.module);
-        await out.bytes(opts.signatureFile as string, plan.signature);
-        return summary(plan);
-      }
-      // One pass: content is written behind the predicted signature section while it is hashed.
+      // One pass: content is written (behind the predicted signature section) while it is hashed.
       const file = await out.positional(output);
-      const plan = await planSign(src, opts, {
+      const plan = await planSign(src, { ...opts, detached }, {
         async begin(predicted) {
           let pos = PREAMBLE_SIZE + predicted;
           return async (chunk) => {
@@ -79,7 +73,7 @@ export async function signFile(input: string, output: string, opts: Omit<SignOpt
       });
       if (plan.singlePass) {
         await file.writeAt(0, plan.module.preamble);
-        await file.writeAt(PREAMBLE_SIZE, plan.module.items[0] as Uint8Array);
+        if (!detached) await file.writeAt(PREAMBLE_SIZE, plan.module.items[0] as Uint8Array);
       } else {
         await file.truncate();
         let pos = 0;
@@ -88,6 +82,7 @@ export async function signFile(input: string, output: string, opts: Omit<SignOpt
           pos += chunk.length;
         });
       }
+      if (opts.signatureFile !== undefined) await out.bytes(opts.signatureFile, plan.signature);
       return summary(plan);
     }),
   );

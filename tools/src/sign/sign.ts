@@ -50,7 +50,7 @@ export interface SignPlan {
  * the content goes right after the space the signature section is predicted to take.
  */
 export interface SinglePassWriter {
-  /** Called once, before hashing, with the predicted length of the new signature section. */
+  /** Called once, before hashing, with the predicted length of the new signature section (0 when detached). */
   begin(predictedSectionLength: number): Promise<(chunk: Uint8Array) => Promise<void>>;
 }
 
@@ -84,7 +84,11 @@ export async function planSign(src: ByteSource, opts: SignOptions, writer?: Sing
   }
   let predicted: number | undefined;
   let tee: ((chunk: Uint8Array) => Promise<void>) | undefined;
-  if (writer !== undefined && !opts.detached) {
+  if (writer !== undefined && opts.detached && content.length === wasm.sections.length) {
+    // Detached and nothing to drop: the output is exactly the hashed stream.
+    predicted = 0;
+    tee = await writer.begin(0);
+  } else if (writer !== undefined && !opts.detached) {
     const delimiters = content.filter(isDelimiter).length;
     const last = content[content.length - 1];
     const hashCount = delimiters + (last !== undefined && isDelimiter(last) ? 0 : 1);
@@ -126,7 +130,7 @@ export async function planSign(src: ByteSource, opts: SignOptions, writer?: Sing
   const module: ModulePlan = opts.detached
     ? { preamble: wasm.preamble, items: wasm.sections, normalize: true }
     : { preamble: wasm.preamble, items: [customSection(SIGNATURE_SECTION, sigBytes), ...content], normalize: true };
-  const singlePass = predicted !== undefined && predicted === (module.items[0] as Uint8Array).length;
+  const singlePass = predicted !== undefined && (opts.detached ? predicted === 0 : predicted === (module.items[0] as Uint8Array).length);
   const plan: SignPlan & { singlePass: boolean } = { kind: wasm.kind, signature: sigBytes, data, hashes, setIndex, module, singlePass };
   if (record.keyId !== undefined) plan.keyId = record.keyId;
   return plan;

@@ -167,6 +167,8 @@ async function tryMount(client: RegistryClient, repo: string, digest: Digest, fr
 
 export async function push(opts: PushOptions): Promise<PushResult> {
   const annotations = opts.annotations ?? {};
+  // Loaded first so a bad config is reported even for --dry-run; loading sends nothing.
+  const settings = await loadOciSettings(opts.registryConfig !== undefined ? { registryConfig: opts.registryConfig } : {});
   const src = opts.source.startsWith("oci-layout:") ? parseReference(opts.source) : undefined;
   const plan =
     src !== undefined && src.kind === "layout"
@@ -208,7 +210,6 @@ export async function push(opts: PushOptions): Promise<PushResult> {
     };
   }
 
-  const settings = await loadOciSettings(opts.registryConfig !== undefined ? { registryConfig: opts.registryConfig } : {});
   const client = registryClient(settings, dest.registry);
   const repo = dest.repository;
   client.willPush(repo);

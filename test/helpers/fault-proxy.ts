@@ -25,13 +25,15 @@
  *  - corrupt:  forward with the same length but one byte changed at `offset` (default: middle).
  *  - redirect: answer `status` (default 307) with Location = `location(path)`.
  *  - delay:    wait `ms`, then forward normally.
+ *  - headers:  forward normally, adding (or replacing) these response headers, e.g.
+ *              { "oci-chunk-min-length": "41943040" } on an upload POST.
  *
  * `startRecordingServer()` is the "other host" for redirect tests: it records whether requests
  * carried an Authorization header and, like blob storage behind a pre-signed URL, serves them from
  * an upstream with its OWN credentials (`upstreamAuthorization`), never the client's.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 
 export type FaultAction =
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: string | Uint8Array }
@@ -39,7 +41,8 @@ export type FaultAction =
   | { kind: "truncate"; afterBytes: number }
   | { kind: "corrupt"; offset?: number }
   | { kind: "redirect"; location: (path: string) => string; status?: 301 | 302 | 303 | 307 | 308 }
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  | { kind: "headers"; headers: Record<string, string> };
 
 export interface FaultRule {
   method?: string;
@@ -201,6 +204,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const len = upstream.headers["content-length"];
     if (len !== undefined) rec.upstreamLength = Number(len);
     const headers = hopByHop(upstream.headers);
+    if (action?.kind === "headers") {
+      rec.fault = "headers";
+      Object.assign(headers, action.headers);
+    }
     if (action?.kind === "reset" || action?.kind === "truncate") {
       rec.fault = action.kind;
       rec.status = status;
@@ -358,5 +365,68 @@ export async function startRecordingServer(opts: { upstream?: string; upstreamAu
       await closeServer(v4, v4Sockets);
       if (v6Up) await closeServer(v6, v6Sockets);
     },
+  };
+}
+
+export interface ForwardProxy {
+  /** "http://127.0.0.1:PORT", for HTTP_PROXY. */
+  url: string;
+  port: number;
+  /** Absolute URLs requested through the proxy, or "host:port" for CONNECT tunnels, in order. */
+  requests: Array<{ method: string; url: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A plain forward HTTP proxy (absolute-URI requests, as clients send when HTTP_PROXY is set), for
+ * checking that a client honours HTTP_PROXY / NO_PROXY. Forwards to the requested host and records
+ * every URL (for CONNECT tunnels: "host:port").
+ */
+export async function startForwardProxy(): Promise<ForwardProxy> {
+  const requests: Array<{ method: string; url: string }> = [];
+  const server = createServer((req, res) => {
+    const url = req.url ?? "/";
+    requests.push({ method: req.method ?? "GET", url });
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      res.writeHead(400).end("forward proxy: expected an absolute URI");
+      return;
+    }
+    const headers = hopByHop(req.headers);
+    delete headers["proxy-authorization"];
+    const up = httpRequest({ hostname: target.hostname, port: Number(target.port || 80), method: req.method, path: `${target.pathname}${target.search}`, headers, timeout: 60_000 }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, hopByHop(upRes.headers));
+      upRes.pipe(res);
+    });
+    up.on("error", (e) => {
+      if (!res.headersSent) res.writeHead(502).end(`forward proxy: ${e.message}`);
+      else res.destroy();
+    });
+    req.pipe(up);
+  });
+  // Clients such as undici tunnel even plain-HTTP requests through CONNECT.
+  server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const target = req.url ?? "";
+    requests.push({ method: "CONNECT", url: target });
+    const colon = target.lastIndexOf(":");
+    const upstream = netConnect({ host: target.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(target.slice(colon + 1)) }, () => {
+      socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on("error", () => socket.end("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
+    socket.on("error", () => upstream.destroy());
+    socket.on("close", () => upstream.destroy());
+  });
+  const sockets = track(server);
+  const port = await listenLoopback(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    stop: () => closeServer(server, sockets),
   };
 }

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chmod, readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { bytesId } from "../helpers/bytes.ts";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
 import { runCli, hermeticEnv, freshCacheArgs } from "../helpers/cli.ts";
 import { makeTmp, writeJson, listFiles, type Tmp } from "../helpers/tmp.ts";
@@ -66,7 +67,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
         const out = tmp.path("out", `${kind}-${sha256(ref).slice(7, 15)}-${file}`);
         const r = await runCli(["pull", ref, "-o", out, "--registry-config", basicEnvConfig, ...freshCacheArgs(tmp.dir)], { env });
         expect(r.code, r.stderr).toBe(0);
-        expect(await readFile(out)).toEqual(original);
+        expect(bytesId(await readFile(out))).toBe(bytesId(original));
       }
     });
   }
@@ -81,7 +82,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     const out = tmp.path("out/docker.wasm");
     const r = await runCli(["pull", `${reg.host}/auth/docker:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
   });
 
   it("Docker config auths entry with username/password fields, through a registry config auth {type: docker}", async () => {
@@ -91,7 +92,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     const out = tmp.path("out/docker-fields.wasm");
     const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
   });
 
   it("Docker config credHelpers runs docker-credential-<name> get", async () => {
@@ -112,7 +113,7 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     const out = tmp.path("out/helper.wasm");
     const r = await runCli(["pull", `${reg.host}/auth/core:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env: { ...env, PATH: `${bin}:${process.env["PATH"] ?? ""}` } });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(core);
+    expect(bytesId(await readFile(out))).toBe(bytesId(core));
     expect(await readFile(tmp.path("helper/asked"), "utf8")).toContain(reg.host);
     expectNoSecret(r.stdout + r.stderr, "alice", "s3cret-alice-pw!");
   });
@@ -197,7 +198,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
       const out = tmp.path("out", `${sha256(ref).slice(7, 15)}.wasm`);
       const r = await runCli(["pull", ref, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env });
       expect(r.code, r.stderr).toBe(0);
-      expect(await readFile(out)).toEqual(comp);
+      expect(bytesId(await readFile(out))).toBe(bytesId(comp));
     }
   });
 
@@ -228,7 +229,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const out = tmp.path("out/envtoken.wasm");
     const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
     expect(reg.tokenServer?.requests.some((q) => q.user === bot && q.status === 200)).toBe(true);
   });
 
@@ -239,7 +240,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const out = tmp.path("out/tokenfile.wasm");
     const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env: hermeticEnv(tmp.dir) });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
     expectNoSecret(r.stdout + r.stderr, bot, botToken);
   });
 
@@ -250,7 +251,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const out = tmp.path("out/identity.wasm");
     const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
     expectNoSecret(r.stdout + r.stderr, user, refresh);
   });
 
@@ -262,7 +263,7 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const out = tmp.path("out/anon.wasm");
     const r = await runCli(["pull", `${open.host}/pub/app:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
     expect(open.tokenServer?.requests.some((q) => q.grant === "anonymous" && q.granted.length > 0)).toBe(true);
     const denied = await runCli(["push", compPath, `${open.host}/pub/app:v2`], { env });
     expect(denied.code).toBe(1);

@@ -4,13 +4,14 @@
  * --metadata, the content-addressed cache, --dry-run, tags and annotations, --mount-from, mirrors.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bytesId } from "../helpers/bytes.ts";
 import { readFile, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
 import { runCli, hermeticEnv } from "../helpers/cli.ts";
 import { makeTmp, writeJson, listFiles, type Tmp } from "../helpers/tmp.ts";
-import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
-import { coreModule, interfaceComponent, writeFixture, INTERFACE_COMPONENT_EXPORTS, INTERFACE_COMPONENT_IMPORTS } from "../helpers/wasm-fixtures.ts";
+import { startFaultProxy, startForwardProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
+import { coreModule, interfaceComponent, paddedComponent, writeFixture, INTERFACE_COMPONENT_EXPORTS, INTERFACE_COMPONENT_IMPORTS } from "../helpers/wasm-fixtures.ts";
 import { getBlob, getManifest, listTags, firstDigest, jsonLeaves, sha256, WASM_CONFIG, WASM_LAYER, OCI_MANIFEST } from "../helpers/oci-http.ts";
 import { freePort } from "../helpers/processes.ts";
 
@@ -101,16 +102,16 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
       const byTag = tmp.path(`out/${kind}-tag.wasm`);
       const r1 = await runCli(["pull", `${reg.host}/rt/${kind}:v1`, "-o", byTag, ...fresh()], { env });
       expect(r1.code, r1.stderr).toBe(0);
-      expect(await readFile(byTag)).toEqual(original);
+      expect(bytesId(await readFile(byTag))).toBe(bytesId(original));
       const byDigest = tmp.path(`out/${kind}-digest.wasm`);
       const r2 = await runCli(["pull", `oci://${reg.host}/rt/${kind}@${digest}`, "-o", byDigest, ...fresh()], { env });
       expect(r2.code, r2.stderr).toBe(0);
-      expect(await readFile(byDigest)).toEqual(original);
+      expect(bytesId(await readFile(byDigest))).toBe(bytesId(original));
       // Tag and digest together, plus --digest: all must agree.
       const both = tmp.path(`out/${kind}-both.wasm`);
       const r3 = await runCli(["pull", `${reg.host}/rt/${kind}:v1@${digest}`, "-o", both, "--digest", digest as string, ...fresh()], { env });
       expect(r3.code, r3.stderr).toBe(0);
-      expect(await readFile(both)).toEqual(original);
+      expect(bytesId(await readFile(both))).toBe(bytesId(original));
     });
   }
 
@@ -201,7 +202,7 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     const r2 = await runCli(["pull", ref, "-o", tmp.path("out/c2.wasm"), "--cache-dir", cache], { env });
     expect(r2.code, r2.stderr).toBe(0);
     expect(proxy.matching(undefined, /\/blobs\//)).toEqual([]);
-    expect(await readFile(tmp.path("out/c2.wasm"))).toEqual(comp);
+    expect(bytesId(await readFile(tmp.path("out/c2.wasm")))).toBe(bytesId(comp));
   });
 
   it("--dry-run sends no write request and prints the digest a real push then produces", async () => {
@@ -228,8 +229,8 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     expect(files).toContain("oci-layout");
     expect(files).toContain("index.json");
     expect(files).toEqual(await listFiles(tmp.path("layout-b")));
-    for (const f of files) expect(await readFile(tmp.path("layout-a", f)), f).toEqual(await readFile(tmp.path("layout-b", f)));
-    expect(await readFile(tmp.path("layout-a.tar"))).toEqual(await readFile(tmp.path("layout-b.tar")));
+    for (const f of files) expect(bytesId(await readFile(tmp.path("layout-a", f))), f).toBe(bytesId(await readFile(tmp.path("layout-b", f))));
+    expect(bytesId(await readFile(tmp.path("layout-a.tar")))).toBe(bytesId(await readFile(tmp.path("layout-b.tar"))));
     expect((await stat(tmp.path("layout-a.tar"))).size).toBeGreaterThan(comp.length);
 
     const index = JSON.parse(await readFile(tmp.path("layout-a/index.json"), "utf8")) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
@@ -261,7 +262,7 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     const out = tmp.path("out/mounted.wasm");
     const r = await runCli(["pull", `${reg.host}/rt/mounted@${digest}`, "-o", out, ...fresh()], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
   });
 
   it("skips blobs the registry already has (HEAD) on a second push", async () => {
@@ -269,6 +270,58 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     await push(compPath, `${proxy.host}/rt/app:again`);
     expect(proxy.matching("HEAD", /\/blobs\/sha256:/).length).toBeGreaterThan(0);
     expect(proxy.matching(undefined, /\/blobs\/uploads\//)).toEqual([]);
+  });
+
+  it("uploads a blob above the chunk threshold in PATCH chunks, honouring OCI-Chunk-Min-Length", async () => {
+    const big = await paddedComponent(70, "chunked");
+    const bigPath = await writeFixture(tmp.dir, "in/big.wasm", big);
+    const minChunk = 40 * 1024 * 1024;
+    proxy.clear();
+    proxy.setRules([{ method: "POST", path: /\/v2\/rt\/big\/blobs\/uploads\//, nth: "all", action: { kind: "headers", headers: { "oci-chunk-min-length": String(minChunk) } } }]);
+    try {
+      const digest = await push(bigPath, `${proxy.host}/rt/big:v1`);
+      const patches = proxy.matching("PATCH", /\/v2\/rt\/big\/blobs\/uploads\//);
+      expect(patches.length).toBeGreaterThanOrEqual(1);
+      // [start, end] of each chunk, from Content-Range or else cumulatively from Content-Length.
+      let offset = 0;
+      const chunks = patches.map((q) => {
+        const range = /^(\d+)-(\d+)$/.exec(String(q.headers["content-range"] ?? ""));
+        const start = range ? Number(range[1]) : offset;
+        const end = range ? Number(range[2]) : offset + Number(q.headers["content-length"] ?? 0) - 1;
+        offset = end + 1;
+        return { start, end, size: end - start + 1 };
+      });
+      // Every chunk except the one that ends the blob is at least the registry's minimum.
+      const nonFinal = chunks.filter((c) => c.end !== big.length - 1);
+      expect(nonFinal.length).toBeGreaterThanOrEqual(1);
+      for (const c of nonFinal) expect(c.size).toBeGreaterThanOrEqual(minChunk);
+      const out = tmp.path("out/big.wasm");
+      const r = await runCli(["pull", `${reg.host}/rt/big@${digest}`, "-o", out, ...fresh()], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(bytesId(await readFile(out))).toBe(bytesId(big));
+    } finally {
+      proxy.clear();
+    }
+  });
+
+  it("honours HTTP_PROXY, and NO_PROXY", async () => {
+    const fwd = await startForwardProxy();
+    try {
+      const out = tmp.path("out/proxied.wasm");
+      const r = await runCli(["pull", `${reg.host}/rt/app:v1`, "-o", out, ...fresh()], { env: { ...env, HTTP_PROXY: fwd.url, http_proxy: fwd.url } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(bytesId(await readFile(out))).toBe(bytesId(comp));
+      // Either an absolute-URI request or a CONNECT tunnel to the registry.
+      expect(fwd.requests.some((q) => q.url.startsWith(`http://${reg.host}/v2/`) || (q.method === "CONNECT" && q.url === reg.host))).toBe(true);
+      const seen = fwd.requests.length;
+      const r2 = await runCli(["pull", `${reg.host}/rt/app:v1`, "-o", tmp.path("out/unproxied.wasm"), ...fresh()], {
+        env: { ...env, HTTP_PROXY: fwd.url, http_proxy: fwd.url, NO_PROXY: "127.0.0.1", no_proxy: "127.0.0.1" },
+      });
+      expect(r2.code, r2.stderr).toBe(0);
+      expect(fwd.requests.length).toBe(seen);
+    } finally {
+      await fwd.stop();
+    }
   });
 
   it("falls back to a mirror when the primary is down", async () => {
@@ -284,7 +337,7 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     const out = tmp.path("out/mirror.wasm");
     const r = await runCli(["pull", `${primary}/rt/app@${pushed["app"]}`, "-o", out, "--registry-config", cfg, ...fresh()], { env, timeoutMs: 45_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(out)).toEqual(comp);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
 
     // With fallback disabled the same pull fails and leaves nothing.
     const cfgOff = await writeJson(tmp.path("mirrors-off.json"), {

@@ -108,7 +108,7 @@ async function instantiate(bytes: Uint8Array, name: string): Promise<Record<stri
 describe("wasm-oci compose", () => {
   it("composes the reference example (a string crosses components) and the result runs", async () => {
     const out = tmp.path("greeter.wasm");
-    const r = await runCli(["compose", join(EXAMPLES, "script.wac"), "--deps-dir", join(EXAMPLES, "deps"), "-o", out, "--json"]);
+    const r = await runCli(["compose", join(EXAMPLES, "script.wac"), "--deps-dir", join(EXAMPLES, "deps"), "-o", out, "--json"], { timeoutMs: 45_000 });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { output: string; size: number; digest: string };
@@ -128,7 +128,7 @@ describe("wasm-oci compose", () => {
     const wac = tmp.path("counter.wac");
     await writeFile(wac, "package ex:app;\n\nlet counter = new ex:counter {};\nlet app = new ex:consumer { ...counter };\n\nexport app.run;\n");
     const out = tmp.path("counter.wasm");
-    const r = await runCli(["compose", wac, "--deps-dir", tmp.path("deps"), "-o", out]);
+    const r = await runCli(["compose", wac, "--deps-dir", tmp.path("deps"), "-o", out], { timeoutMs: 45_000 });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const mod = await instantiate(new Uint8Array(await readFile(out)), "counter");

@@ -276,6 +276,7 @@ export class Resolver {
         if (main === undefined || main.kind !== "type") this.fail(id.span, `\`${id.name}\` cannot be defined here`);
         const entry = this.root.entries.get(id.name)!;
         const node = this.at(id.span, () => this.graph.defineType(this.definitionNames.get(id.name) ?? id.name, (main as ItemKind & { kind: "type" }).type));
+        this.graph.setNodeName(node, id.name);
         this.items.set(id.name, { kind: "type", entry, node, name: id.name, span: id.span });
         return;
       }
@@ -295,6 +296,7 @@ export class Resolver {
     const entry: ScopeEntry = type;
     this.root.entries.set(id.name, entry);
     const node = this.at(id.span, () => this.graph.defineType(this.definitionNames.get(id.name) ?? id.name, type));
+    this.graph.setNodeName(node, id.name);
     this.items.set(id.name, { kind: "type", entry, node, name: id.name, span: id.span });
   }
 
@@ -511,8 +513,14 @@ export class Resolver {
       worldId = e.id;
     } else worldId = this.foreignDefinition(path, "world") as WorldId;
     const world = this.types.world(worldId);
+    // A world's `use` imports the interface it uses from, even when not listed as an import.
+    const worldImports = new Map(world.imports);
+    for (const used of world.uses.values()) {
+      const ifaceName = this.types.iface(used.interface).id;
+      if (ifaceName !== undefined && !worldImports.has(ifaceName)) worldImports.set(ifaceName, { kind: "instance", id: used.interface });
+    }
     for (const imp of this.graph.imports()) {
-      const expected = world.imports.get(imp.name);
+      const expected = worldImports.get(imp.name);
       if (expected === undefined) this.fail(path.span, `target world \`${label}\` does not have an import named \`${imp.name}\``);
       try {
         this.checker.isSubtype(expected, imp.kind, this.types);

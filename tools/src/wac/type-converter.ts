@@ -378,7 +378,7 @@ export class TypeConverter {
     const typeEmit = (name: string, kind: ItemKind, span: Span) => addImport(name, kind, span);
     if (lazy) {
       items.forEach((item) => {
-        if (item.kind === "use") this.worldUse(item, scope, world);
+        if (item.kind === "use") this.worldUse(item, scope, world, true);
       });
       items.forEach((item) => {
         if (item.kind === "type") {
@@ -390,7 +390,7 @@ export class TypeConverter {
     for (const item of items) {
       switch (item.kind) {
         case "use":
-          if (!lazy) this.worldUse(item, scope, world);
+          if (!lazy) this.worldUse(item, scope, world, false);
           break;
         case "type":
           if (!lazy || scope.pending.has(item.decl.id.name)) {
@@ -459,12 +459,15 @@ export class TypeConverter {
     return this.types.addWorld(world);
   }
 
-  private worldUse(item: UseDecl, scope: Scope, world: World): void {
-    // A world that uses a type imports the interface that defines it, before the type.
+  /**
+   * `use` in a world. WIT (wit-parser) also lists the used interface among the world's
+   * imports; WAC (wac-types) records it only in `uses`, and the encoder imports it from there.
+   */
+  private worldUse(item: UseDecl, scope: Scope, world: World, importInterface: boolean): void {
     const pending: Array<[string, ItemKind, Span]> = [];
     const ifaceId = this.use(item, scope, world.uses, (n, k, s) => pending.push([n, k, s]));
     const ifaceName = this.types.iface(ifaceId).id;
-    if (ifaceName !== undefined && !world.imports.has(ifaceName)) world.imports.set(ifaceName, { kind: "instance", id: ifaceId });
+    if (importInterface && ifaceName !== undefined && !world.imports.has(ifaceName)) world.imports.set(ifaceName, { kind: "instance", id: ifaceId });
     for (const [n, k, s] of pending) {
       if (world.imports.has(n)) this.fail(s, `duplicate import \`${n}\` in world`);
       world.imports.set(n, k);

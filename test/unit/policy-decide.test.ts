@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decide, loadPolicy, parsePolicy, selectRule, type PolicyDecision } from "../../tools/src/policy/decide.ts";
 import { globMatches, mostSpecificMatch } from "../../tools/src/policy/glob.ts";
+import { signForPolicy } from "../../tools/src/policy/sign-for-policy.ts";
+import { SecurityPolicySchema } from "../../tools/src/policy/schema.ts";
+import { z } from "zod";
 import { formatOpenSshPublicKey, secretKeyFromSeed, signBytes, writeKeyPair } from "../../tools/src/sign/index.ts";
 import { smallModule, tempDir } from "./sign-fixtures.ts";
 
@@ -193,5 +196,34 @@ describe("globs", () => {
     expect(mostSpecificMatch(["*", "ab*", "a*"], "abc")).toBe(1);
     expect(mostSpecificMatch(["a*c", "a*"], "abc")).toBe(0);
     expect(mostSpecificMatch(["x*"], "abc")).toBeUndefined();
+  });
+});
+
+describe("signForPolicy (push --policy with a secret key)", () => {
+  it("signs when the rule requires it, so that decide() then allows; leaves optional rules alone", async () => {
+    const { policy, policyDir } = await loadPolicy(join(dir, "policy.json"));
+    const base = { policy, policyDir, registry: "", wasm: modules["unsigned"] as Uint8Array, secretKey: alice };
+    const r = await signForPolicy({ ...base, component: "prod-api" });
+    expect(r).toMatchObject({ signed: true, rule: "component_policies[0] (prod-*)" });
+    expect(await decide({ policy, policyDir, component: "prod-api", registry: "", wasm: r.wasm })).toMatchObject({ allow: true, verifiedKey: "alice" });
+    // Already signed by an allowed key: unchanged (no duplicate signature).
+    const again = await signForPolicy({ ...base, component: "prod-api", wasm: r.wasm });
+    expect(again.signed).toBe(false);
+    expect(again.wasm).toBe(r.wasm);
+    expect((await signForPolicy({ ...base, component: "dev-tool" })).signed).toBe(false);
+    // Signing with a key the rule does not allow still gets denied by decide().
+    const wrong = await signForPolicy({ ...base, component: "prod-web" });
+    expect((await decide({ policy, policyDir, component: "prod-web", registry: "", wasm: wrong.wasm })).allow).toBe(false);
+    // Detached policies get a detached signature and an unchanged module.
+    const det = await signForPolicy({ ...base, policy: { ...policy, signature_type: "detached" }, component: "prod-api" });
+    expect(det.wasm).toBe(base.wasm);
+    const d = await decide({ policy: { ...policy, signature_type: "detached" }, policyDir, component: "prod-api", registry: "", wasm: det.wasm, detachedSignature: det.detachedSignature as Uint8Array });
+    expect(d).toMatchObject({ allow: true, verifiedKey: "alice" });
+  });
+
+  it("the JSON Schema export describes the policy fields", () => {
+    const schema = z.toJSONSchema(SecurityPolicySchema, { io: "input" }) as { properties: Record<string, unknown>; additionalProperties: boolean };
+    expect(Object.keys(schema.properties).sort()).toEqual(["component_policies", "default_signing_required", "keys", "openssh_format", "registry_policies", "signature_type"]);
+    expect(schema.additionalProperties).toBe(false);
   });
 });

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
-import { printResult } from "../output.ts";
+import { z } from "zod";
+import { printJson, printResult } from "../output.ts";
+import { SecurityPolicySchema } from "../../policy/schema.ts";
 import { WasmOciError } from "../../util/errors.ts";
 import { decide, keyPath, loadPolicy, loadPolicyKeys } from "../../policy/decide.ts";
 
@@ -31,6 +33,13 @@ export function register(program: Command): void {
         ...d.reasons.map((r) => `  - ${r}`),
       ]);
       if (!d.allow) throw new WasmOciError("POLICY_DENIED", `${o.inputFile} denied by policy ${o.policy} (${d.rule}): ${d.reasons[d.reasons.length - 1] ?? ""}`);
+    });
+
+  policy
+    .command("schema")
+    .description("print the JSON Schema of the security policy file")
+    .action(() => {
+      printJson(z.toJSONSchema(SecurityPolicySchema, { io: "input" }));
     });
 
   policy

@@ -16,6 +16,9 @@ import { errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 
 /** `$XDG_CACHE_HOME/wasm-oci`, else `~/.cache/wasm-oci` (a temp dir when there is no home, as in some sandboxes). */
+/** How far a copy may run ahead of the disk before waiting (the stream default of 16 KiB stalls). */
+const MAX_WRITE_BACKLOG = 16 << 20;
+
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env["XDG_CACHE_HOME"];
   if (xdg !== undefined && xdg !== "") return join(xdg, "wasm-oci");
@@ -63,7 +66,8 @@ export class BlobCache {
         const b = chunk as Buffer;
         hash.update(b);
         onBytes?.(b.length);
-        if (!dest.write(b)) await once(dest, "drain");
+        dest.write(b);
+        if (dest.writableLength > MAX_WRITE_BACKLOG) await once(dest, "drain");
       }
     } catch {
       return false;

@@ -40,6 +40,7 @@ export interface HttpOptions {
 }
 
 const MAX_REDIRECTS = 10;
+const BODY_HIGH_WATER_MARK = 4 * 1024 * 1024;
 const USER_AGENT = "wasm-oci/0.1.0";
 
 export function header(res: { headers: HttpResponse["headers"] }, name: string): string | undefined {
@@ -171,6 +172,8 @@ export class HttpClient {
       ...(payload !== undefined ? { body: payload } : {}),
       headersTimeout: this.options.timeoutMs,
       bodyTimeout: this.options.timeoutMs,
+      // Large body buffers roughly halve the per-chunk overhead of 100 MiB blob downloads.
+      highWaterMark: BODY_HIGH_WATER_MARK,
     });
     const ms = Math.round(performance.now() - t0);
     log.debug(`${method} ${urlForLog(url)} ${res.statusCode} ${ms}ms`);

@@ -55,6 +55,7 @@ export interface PullResult {
 }
 
 const WRITE_BATCH_BYTES = 1 << 20;
+const MAX_WRITE_BACKLOG = 16 << 20;
 
 interface Resolved {
   manifest: ImageManifest;
@@ -189,7 +190,10 @@ export class Puller {
       const buf = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
       batch = [];
       batched = 0;
-      if (!file.stream.write(buf)) await once(file.stream, "drain");
+      file.stream.write(buf);
+      // The stream's own high-water mark (16 KiB) would stall the download on every write; let the
+      // disk lag the network by a bounded amount instead.
+      if (file.stream.writableLength > MAX_WRITE_BACKLOG) await once(file.stream, "drain");
     };
     try {
       for await (const chunk of body) {

@@ -53,6 +53,17 @@ function interfaceSegment(name: string): string | undefined {
   return name.slice(slash + 1, at < 0 ? undefined : at);
 }
 
+/**
+ * `baz` names `foo:bar/baz[@v]` when exactly one such interface name exists and `baz` itself
+ * does not (wac's rule for inferred/named arguments and access expressions).
+ */
+function matchingInterfaceName(label: string, names: Iterable<string>): string | undefined {
+  const all = [...names];
+  if (all.includes(label)) return undefined;
+  const m = all.filter((n) => interfaceSegment(n) === label);
+  return m.length === 1 ? m[0] : undefined;
+}
+
 /** Every package the document refers to, so they can be loaded before resolution. */
 export function referencedPackages(doc: Document): Array<{ name: string; version?: string; span: Span }> {
   const out: Array<{ name: string; version?: string; span: Span }> = [];
@@ -336,11 +347,15 @@ export class Resolver {
       case "ident": {
         const e = this.root.lookup(t.id.name);
         if (e === undefined) this.fail(t.id.span, `undefined name \`${t.id.name}\``);
-        if (e.kind === "func") kind = { kind: "func", id: e.id };
-        else if (e.kind === "interface") kind = { kind: "instance", id: e.id };
-        else if (e.kind === "world") kind = { kind: "component", id: e.id };
-        else this.fail(t.id.span, `\`${t.id.name}\` is a ${describeEntry(e, this.types)} and cannot be imported`);
         name = s.id.name;
+        if (e.kind === "func") kind = { kind: "func", id: e.id };
+        else if (e.kind === "interface") {
+          kind = { kind: "instance", id: e.id };
+          name = this.types.iface(e.id).id ?? name;
+        } else if (e.kind === "world") {
+          kind = { kind: "component", id: e.id };
+          name = this.types.world(e.id).id ?? name;
+        } else this.fail(t.id.span, `\`${t.id.name}\` is a ${describeEntry(e, this.types)} and cannot be imported`);
         break;
       }
     }
@@ -388,8 +403,7 @@ export class Resolver {
       let exportName: string;
       if (post.kind === "named-access") exportName = post.string.value;
       else {
-        const matches = [...iface.exports.keys()].filter((n) => interfaceSegment(n) === post.id.name);
-        exportName = matches.length === 1 ? matches[0]! : post.id.name;
+        exportName = matchingInterfaceName(post.id.name, iface.exports.keys()) ?? post.id.name;
       }
       const kind = iface.exports.get(exportName);
       if (kind === undefined) this.fail(post.kind === "access" ? post.id.span : post.string.span, `the instance has no export named \`${exportName}\``);
@@ -404,60 +418,64 @@ export class Resolver {
     if (p.package.name === this.doc.package.name.name) this.fail(p.package.span, "cannot instantiate the package being defined");
     const { id: pkgId, package: pkg } = this.packageOf(p.package.name, p.package.version, p.package.span);
     if (pkg.bytes === undefined) this.fail(p.package.span, `package \`${packageKey(pkg.name, pkg.version)}\` is not a component (it is a WIT package) and cannot be instantiated`);
-    const node = this.at(p.package.span, () => this.graph.instantiate(pkgId));
     const imports = this.types.world(pkg.ty).imports;
     const importNames = [...imports.keys()];
-    const satisfied = new Map<string, Span>();
     const pkgLabel = packageKey(pkg.name, pkg.version);
 
-    const setArg = (name: string, source: NodeId, span: Span) => {
-      if (satisfied.has(name)) this.fail(span, `duplicate instantiation argument \`${name}\``);
-      if (!imports.has(name)) this.fail(span, `component \`${pkgLabel}\` has no import named \`${name}\``);
-      this.at(span, () => this.graph.setInstantiationArgument(node, name, source));
-      satisfied.set(name, span);
+    // Arguments are evaluated before the instantiation exists (nested `new` and aliases come
+    // first in the graph, as in the reference), then set in source order.
+    const args = new Map<string, { node: NodeId; span: Span }>();
+    const add = (name: string, node: NodeId, span: Span) => {
+      if (args.has(name)) this.fail(span, `duplicate instantiation argument \`${name}\``);
+      args.set(name, { node, span });
     };
-    const bySegment = (label: string): string | undefined => {
-      const m = importNames.filter((n) => interfaceSegment(n) === label);
-      return m.length === 1 ? m[0] : undefined;
-    };
-
-    const spreads: Array<InstantiationArg & { kind: "spread" }> = [];
     for (const arg of p.args) {
-      if (arg.kind === "spread") {
-        spreads.push(arg);
-        continue;
-      }
+      if (arg.kind === "spread") continue;
       if (arg.kind === "named") {
         const value = this.nodeOf(this.expr(arg.expr));
-        const name = "value" in arg.name ? (arg.name as StringLit).value : bySegment((arg.name as Ident).name) ?? (arg.name as Ident).name;
-        setArg(name, value.node, arg.name.span);
+        const name = "value" in arg.name
+          ? (arg.name as StringLit).value
+          : matchingInterfaceName((arg.name as Ident).name, importNames) ?? (arg.name as Ident).name;
+        add(name, value.node, arg.name.span);
         continue;
       }
       const item = this.lookupItem(arg.id);
       const value = this.nodeOf(item);
       let name: string | undefined;
-      if (item.kind === "node" && item.path !== undefined && imports.has(item.path)) name = item.path;
-      if (name === undefined && item.kind === "node" && (item.origin === "import" || item.origin === "alias") && item.name !== undefined && imports.has(item.name)) name = item.name;
-      name ??= bySegment(arg.id.name) ?? arg.id.name;
-      setArg(name, value.node, arg.id.span);
+      if (value.kind.kind === "instance") {
+        const id = this.types.iface(value.kind.id).id;
+        if (id !== undefined && imports.has(id)) name = id;
+      }
+      if (name === undefined) {
+        const associated = this.graph.getImportName(value.node) ?? this.graph.getAliasSource(value.node)?.exportName;
+        if (associated !== undefined && imports.has(associated)) name = associated;
+      }
+      name ??= matchingInterfaceName(arg.id.name, importNames) ?? arg.id.name;
+      add(name, value.node, arg.id.span);
     }
-    for (const s of spreads) {
-      const item = this.lookupItem(s.id);
-      if (item.kind !== "node" || item.item.kind !== "instance") this.fail(s.id.span, `\`${s.id.name}\` is not an instance and cannot be spread`);
+    for (const arg of p.args) {
+      if (arg.kind !== "spread") continue;
+      const item = this.lookupItem(arg.id);
+      if (item.kind !== "node" || item.item.kind !== "instance") this.fail(arg.id.span, `\`${arg.id.name}\` is not an instance: an instance is required to perform a spread operation`);
       const iface = this.types.iface(item.item.id);
       let matched = 0;
       for (const name of importNames) {
-        if (satisfied.has(name) || !iface.exports.has(name)) continue;
+        if (args.has(name) || !iface.exports.has(name)) continue;
         const src = item.node;
-        const alias = this.at(s.span, () => this.graph.aliasInstanceExport(src, name));
-        setArg(name, alias, s.span);
+        add(name, this.at(arg.span, () => this.graph.aliasInstanceExport(src, name)), arg.span);
         matched++;
       }
-      if (matched === 0) this.fail(s.span, `the instance \`${s.id.name}\` has no exports that match an unsatisfied argument of \`${pkgLabel}\``);
+      if (matched === 0) this.fail(arg.span, `the instance \`${arg.id.name}\` has no matching exports for the remaining unsatisfied arguments of \`${pkgLabel}\``);
+    }
+
+    const node = this.at(p.package.span, () => this.graph.instantiate(pkgId));
+    for (const [name, { node: source, span }] of args) {
+      if (!imports.has(name)) this.fail(span, `component \`${pkgLabel}\` has no import named \`${name}\``);
+      this.at(span, () => this.graph.setInstantiationArgument(node, name, source));
     }
     if (p.fill === undefined) {
       for (const name of importNames) {
-        if (!satisfied.has(name)) this.fail(p.package.span, `missing instantiation argument \`${name}\` for package \`${pkgLabel}\``);
+        if (!args.has(name)) this.fail(p.package.span, `missing instantiation argument \`${name}\` for package \`${pkgLabel}\``);
       }
     }
     return { kind: "node", node, item: { kind: "instance", id: pkg.instanceType }, origin: "instantiation", span: p.span };
@@ -471,12 +489,14 @@ export class Resolver {
     if (options.kind === "spread") {
       if (kind.kind !== "instance") this.fail(expr.span, "only an instance can be spread as exports");
       const iface = this.types.iface(kind.id);
-      if (iface.exports.size === 0) this.fail(expr.span, "the instance has no exports to spread");
+      let exported = 0;
       for (const name of iface.exports.keys()) {
         if (this.graph.getExport(name) !== undefined) continue;
         const alias = this.at(expr.span, () => this.graph.aliasInstanceExport(node, name));
         this.at(expr.span, () => this.graph.export(alias, name));
+        exported++;
       }
+      if (exported === 0) this.fail(expr.span, "instance has no exports or all exports of the instance match previously exported names");
       return;
     }
     let name: string;
@@ -485,9 +505,12 @@ export class Resolver {
       name = "value" in options.name ? (options.name as StringLit).value : (options.name as Ident).name;
       nameSpan = options.name.span;
     } else if (item.kind === "type") name = item.name;
-    else if (item.origin === "instantiation" || item.name === undefined) {
-      this.fail(span, "export statement requires an `as` clause as the export name cannot be inferred");
-    } else name = item.name;
+    else {
+      const instanceId = kind.kind === "instance" ? this.types.iface(kind.id).id : undefined;
+      const inferred = instanceId ?? this.graph.getImportName(node) ?? this.graph.getAliasSource(node)?.exportName;
+      if (inferred === undefined) this.fail(expr.span, "export statement requires an `as` clause as the export name cannot be inferred");
+      name = inferred;
+    }
     const finalName = name;
     if (item.kind === "type" || this.graph.node(node).kind.kind === "definition") {
       // Exporting a type definition under another name renames its export.

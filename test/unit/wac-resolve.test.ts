@@ -90,6 +90,29 @@ describe("WAC resolution", () => {
     expect(graph.imports().map((i) => i.name).sort()).toEqual(["greet-impl", "sink"]);
   });
 
+  it("infers argument and export names from an imported interface's id", async () => {
+    const { graph } = await resolve(`package ex:app;
+      import sink: ex:io/logger;
+      let g = new ex:greeter { sink, ... };
+      export sink;
+      export g.greet;`);
+    const inst = graph.nodes().find((n) => n.name === "g")!;
+    expect(graph.getInstantiationArguments(inst.id).map((a) => a.name)).toEqual(["ex:io/logger"]);
+    expect(graph.exportNames()).toEqual(["ex:io/logger", "greet"]);
+  });
+
+  it("rejects a spread that satisfies nothing and an export spread with no effect", async () => {
+    const e = await failure(`package ex:app;
+      let l = new ex:logger { ... };
+      let v = new ex:v@1.2.3 { ...l, ... };`);
+    expect(e.shortMessage).toMatch(/has no matching exports for the remaining unsatisfied arguments/);
+    const e2 = await failure(`package ex:app;
+      let l = new ex:logger { ... };
+      export l...;
+      export l...;`);
+    expect(e2.shortMessage).toMatch(/instance has no exports or all exports/);
+  });
+
   it("spreads an instance's exports into matching arguments", async () => {
     const { graph } = await resolve(`package ex:app;
       let logger = new ex:logger { ... };

@@ -15,6 +15,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { startRegistry, registryAvailable, type Registry } from "../../test/helpers/registry.ts";
 import { makeTmp } from "../../test/helpers/tmp.ts";
 import { paddedComponent } from "../../test/helpers/wasm-fixtures.ts";
@@ -41,8 +42,19 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let pullRegistry: Registry | undefined;
   let seq = 0;
-  const ours = (args: string[]): Promise<Timed> => timeCommand(process.execPath, [CLI_PATH, ...args], { env });
-  const skopeo = (args: string[]): Promise<Timed> => timeCommand(SKOPEO, ["--insecure-policy", ...args], { env });
+  const ours = (args: string[]): Promise<Timed> => timeCommand(process.execPath, [CLI_PATH, ...args], { env, cpu: true });
+  const skopeo = (args: string[]): Promise<Timed> => timeCommand(SKOPEO, ["--insecure-policy", ...args], { env, cpu: true });
+  const cpuRows: Row[] = [];
+  /** Records wall time in `row` and CPU time in its twin in cpuRows. */
+  const record = (row: Row, side: "ours" | "reference", t: Timed): void => {
+    row[side].push(t.ms);
+    let twin = cpuRows.find((r) => r.name === `${row.name}, CPU user+sys`);
+    if (twin === undefined) {
+      twin = { name: `${row.name}, CPU user+sys`, ours: [], reference: [], referenceName: row.referenceName };
+      cpuRows.push(twin);
+    }
+    if (t.cpuMs !== undefined) twin[side].push(t.cpuMs);
+  };
 
   try {
     process.stderr.write(`bench:oci: ${runs} runs per case, sizes ${sizes.join(", ")} MiB, wasm-oci ${CLI_PATH} vs ${SKOPEO}\n`);
@@ -73,11 +85,9 @@ async function main(): Promise<void> {
           const reg = await startRegistry();
           try {
             if (tool === "ours") {
-              push.ours.push(mustSucceed("wasm-oci push", await ours(["push", wasmPath, `${reg.host}/bench/push:v1`])).ms);
+              record(push, "ours", mustSucceed("wasm-oci push", await ours(["push", wasmPath, `${reg.host}/bench/push:v1`])));
             } else {
-              push.reference.push(
-                mustSucceed("skopeo push", await skopeo(["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${reg.host}/bench/push:v1`])).ms,
-              );
+              record(push, "reference", mustSucceed("skopeo push", await skopeo(["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${reg.host}/bench/push:v1`])));
             }
           } finally {
             await reg.stop();
@@ -87,15 +97,13 @@ async function main(): Promise<void> {
           if (tool === "ours") {
             const cache = join(tmp.dir, `cache-${n}`);
             const out = join(tmp.dir, `pulled-${n}.wasm`);
-            pull.ours.push(mustSucceed("wasm-oci pull", await ours(["pull", `${pullRegistry.host}/bench/pull@${pullDigest}`, "-o", out, "--cache-dir", cache])).ms);
+            record(pull, "ours", mustSucceed("wasm-oci pull", await ours(["pull", `${pullRegistry.host}/bench/pull@${pullDigest}`, "-o", out, "--cache-dir", cache])));
             await rm(cache, { recursive: true, force: true });
             await rm(out, { force: true });
           } else {
             const dir = join(tmp.dir, `skopeo-${n}`);
             await mkdir(dir);
-            pull.reference.push(
-              mustSucceed("skopeo pull", await skopeo(["copy", "--quiet", "--src-tls-verify=false", `docker://${pullRegistry.host}/bench/pull@${pullDigest}`, `oci:${dir}:v1`])).ms,
-            );
+            record(pull, "reference", mustSucceed("skopeo pull", await skopeo(["copy", "--quiet", "--src-tls-verify=false", `docker://${pullRegistry.host}/bench/pull@${pullDigest}`, `oci:${dir}:v1`])));
             await rm(dir, { recursive: true, force: true });
           }
         }
@@ -105,8 +113,12 @@ async function main(): Promise<void> {
       await pullRegistry.stop();
       pullRegistry = undefined;
     }
-    process.stdout.write("\n");
+    process.stdout.write(`\nwall time (load average ${loadavg()[0]?.toFixed(1) ?? "?"} on ${cpus().length} cores):\n`);
     printTable(rows);
+    if (cpuRows.some((r) => r.ours.length > 0)) {
+      process.stdout.write("\nCPU time of the client process (user + system; the registry is a separate process):\n");
+      printTable(cpuRows, undefined, { rates: false });
+    }
     process.stdout.write("\nours = node tools/dist/wasm-oci.mjs push|pull; reference = skopeo copy (oci: layout <-> docker://); whole-process wall time, cold, local docker-registry.\n");
   } finally {
     await pullRegistry?.stop();

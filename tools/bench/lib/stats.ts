@@ -7,22 +7,34 @@
  *   printTable([{ name: "push 1 MiB", ours: [..ms], reference: [..ms], referenceName: "skopeo" }]);
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 
 export interface Timed {
   ms: number;
+  /** CPU time (user + system) of the process, when measured (`cpu: true` and /usr/bin/time present). */
+  cpuMs?: number;
   code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Runs a command to completion (never through a shell) and measures its wall time. */
+const TIME_BIN = "/usr/bin/time";
+const CPU_MARK = "__bench_cpu__";
+
+/**
+ * Runs a command to completion (never through a shell) and measures its wall time; with `cpu`,
+ * also its CPU time through GNU time (which a loaded machine does not inflate the way it does
+ * wall time).
+ */
 export async function timeCommand(
   command: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cpu?: boolean } = {},
 ): Promise<Timed> {
+  const cpu = opts.cpu === true && existsSync(TIME_BIN);
+  const [cmd, argv] = cpu ? [TIME_BIN, ["-f", `${CPU_MARK} %U %S`, command, ...args]] : [command, args];
   const t0 = performance.now();
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env });
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -33,7 +45,19 @@ export async function timeCommand(
     child.once("close", (c) => resolve(c ?? 1));
   });
   clearTimeout(timer);
-  return { ms: performance.now() - t0, code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+  const ms = performance.now() - t0;
+  let stderr = Buffer.concat(err).toString("utf8");
+  let cpuMs: number | undefined;
+  if (cpu) {
+    const m = new RegExp(`${CPU_MARK} ([0-9.]+) ([0-9.]+)\\s*$`).exec(stderr);
+    if (m) {
+      cpuMs = (Number(m[1]) + Number(m[2])) * 1000;
+      stderr = stderr.slice(0, m.index);
+    }
+    // GNU time reports a failing command on its own line; the exit code says the same.
+    stderr = stderr.replace(/^Command exited with non-zero status \d+\n/m, "");
+  }
+  return { ms, ...(cpuMs !== undefined ? { cpuMs } : {}), code, stdout: Buffer.concat(out).toString("utf8"), stderr };
 }
 
 /** Throws with the command's stderr when it failed: a benchmark of a failing command means nothing. */
@@ -68,7 +92,7 @@ function fmtRate(bytes: number | undefined, ms: number): string {
 }
 
 /** Prints medians, throughput and ours/reference ratios as a Markdown table (pasteable into docs). */
-export function printTable(rows: Row[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): void {
+export function printTable(rows: Row[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), opts: { rates?: boolean } = {}): void {
   out("| case | runs | ours (median) | reference (median) | ours / reference |");
   out("| --- | --- | --- | --- | --- |");
   for (const r of rows) {
@@ -76,6 +100,7 @@ export function printTable(rows: Row[], out: (line: string) => void = (l) => pro
     const ref = median(r.reference);
     const ratio = Number.isNaN(o) || Number.isNaN(ref) ? "-" : (o / ref).toFixed(2);
     const rate = (ms: number): string => {
+      if (opts.rates === false) return "";
       const s = fmtRate(r.bytes, ms);
       return s === "" ? "" : `, ${s}`;
     };

@@ -32,7 +32,9 @@ load(
     _wasm_verify = "wasm_verify",
 )
 load("//wasm/private:toolchain.bzl", _wasm_oci_toolchain = "wasm_oci_toolchain")
+load("//wasm/private:component_build.bzl", _wasm_component_from_wat = "wasm_component_from_wat")  # buildifier: disable=out-of-order-load
 
+wasm_component_from_wat = _wasm_component_from_wat
 WasmComponentInfo = _WasmComponentInfo
 WasmKeyPairInfo = _WasmKeyPairInfo
 WasmOciImageInfo = _WasmOciImageInfo

@@ -19,6 +19,7 @@ WasmRegistryConfigInfo = provider(
         "wkg_config": "File: wkg-compatible config.toml (no secrets).",
         "registries": "dict: registry name -> host.",
         "default_registry": "string: name of the default registry, or \"\".",
+        "cache_dir": "string: the blob cache directory of the config, or \"\".",
         "env_vars": "list of string: names of the environment variables that hold credentials (pass them with --action_env).",
     },
 )

@@ -28,10 +28,22 @@ def _parse_rule(owner, attr, n, entry, key_names):
         fail("%s: %s[%d] \"%s\": signing is required but the policy has no keys to verify with" % (owner, attr, n, entry))
     return fields[0], fields[1], allowed
 
+def _policy_entry(kind, pattern, signing, allowed):
+    entry = {kind: pattern, "signing": signing}
+    if allowed:
+        # An absent list means "any key of the policy"; the CLI rejects an empty one.
+        entry["allowed_keys"] = allowed
+    return entry
+
 def _wasm_security_policy_impl(ctx):
     owner = "wasm_security_policy %s" % ctx.label
     if ctx.attr.signature_type not in ["embedded", "detached"]:
         fail("%s: signature_type must be \"embedded\" or \"detached\", got \"%s\"" % (owner, ctx.attr.signature_type))
+    out = ctx.actions.declare_file(ctx.label.name + ".policy.json")
+
+    # The CLI resolves key paths relative to the policy file: climb from its directory to the
+    # execution root, where every input's path starts.
+    to_root = "../" * len(out.dirname.split("/"))
     keys = {}
     key_files = []
     for target, name in ctx.attr.key_labels.items():
@@ -39,16 +51,16 @@ def _wasm_security_policy_impl(ctx):
             fail("%s: keys: \"%s\" does not look like a key name" % (owner, name))
         f = public_key_file(target, owner, "keys[\"%s\"]" % name)
         openssh = target[WasmKeyPairInfo].openssh_format if WasmKeyPairInfo in target else ctx.attr.openssh_format
-        keys[name] = {"public_key": f.path, "format": "openssh" if openssh else "compact"}
+        keys[name] = {"public_key": to_root + f.path, "format": "openssh" if openssh else "compact"}
         key_files.append(f)
     registry_policies = []
     for n, e in enumerate(ctx.attr.registry_policies):
         pattern, signing, allowed = _parse_rule(owner, "registry_policies", n, e, keys)
-        registry_policies.append({"registry": pattern, "signing": signing, "allowed_keys": allowed})
+        registry_policies.append(_policy_entry("registry", pattern, signing, allowed))
     component_policies = []
     for n, e in enumerate(ctx.attr.component_policies):
         pattern, signing, allowed = _parse_rule(owner, "component_policies", n, e, keys)
-        component_policies.append({"component": pattern, "signing": signing, "allowed_keys": allowed})
+        component_policies.append(_policy_entry("component", pattern, signing, allowed))
     if ctx.attr.default_signing_required and not keys:
         fail("%s: default_signing_required = True needs at least one entry in keys" % owner)
     policy = {
@@ -59,7 +71,6 @@ def _wasm_security_policy_impl(ctx):
         "component_policies": component_policies,
         "keys": keys,
     }
-    out = ctx.actions.declare_file(ctx.label.name + ".policy.json")
     ctx.actions.write(out, json.encode_indent(policy, indent = "  ") + "\n")
     return [
         DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out] + key_files)),

@@ -94,20 +94,29 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
     if config_info:
         args.add_all(["--registry-config", config_info.config])
         inputs.append(config_info.config)
+    cache = ""
+    if not config_info or not config_info.cache_dir:
+        # No shared cache configured: a scratch cache next to the output, removed afterwards
+        # (actions have no $HOME for the CLI's default cache).
+        cache = raw.path + ".cache"
+        args.add_all(["--cache-dir", cache])
 
     # Tag-only pulls: the tag may move, so the action is not cached and the build prints the
     # digest it resolved with the command that pins it.
     hint = ""
-    requirements = {"requires-network": "1"}
+
+    # Unsandboxed: Bazel 4 prints the full environment of a failed sandboxed action, which here
+    # holds the credentials from --action_env. The action needs the network anyway.
+    requirements = {"requires-network": "1", "no-sandbox": "1"}
     if not digest:
         requirements["no-cache"] = "1"
         requirements["no-remote"] = "1"
         hint = ("d=$(grep -o 'sha256:[0-9a-f]\\{64\\}' \"$out\" | head -n 1); " +
                 "echo \"%s: %s resolved to $d; pin it with: buildozer 'set digest $d' %s\" >&2; ") % (owner, ref, label_for_hint)
     ctx.actions.run_shell(
-        command = 'out="$1"; shift; "$@" > "$out" || exit $?; ' + hint,
+        command = 'out="$1"; cache="$2"; shift 2; "$@" > "$out"; rc=$?; [ -z "$cache" ] || rm -rf "$cache"; [ "$rc" = 0 ] || exit "$rc"; ' + hint,
         tools = tc.tools + [tc.executable],
-        arguments = [stdout.path, tc.executable.path, args],
+        arguments = [stdout.path, cache, tc.executable.path, args],
         inputs = inputs,
         outputs = [raw, meta, stdout],
         mnemonic = "WasmOciPull",

@@ -195,6 +195,7 @@ def _wkg_registry_config_impl(ctx):
             wkg_config = toml,
             registries = {r["name"]: r["host"] for r in config["registries"]},
             default_registry = ctx.attr.default_registry,
+            cache_dir = ctx.attr.cache_dir,
             env_vars = env,
         ),
     ]

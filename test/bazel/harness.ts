@@ -1,0 +1,233 @@
+/**
+ * The Bazel suite's harness: a test workspace copied from test/bazel/ws into a temp dir, a real
+ * registry with the components it pulls, and `bazel` (Debian's 4.2.3 at /usr/bin/bazel, never the
+ * bazelisk in node_modules/.bin) with its own output user root, shut down at the end.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
+import { join } from "node:path";
+import { REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { startRegistry, type Registry } from "../helpers/registry.ts";
+import { makeTmp, type Tmp } from "../helpers/tmp.ts";
+import { runCommand } from "../helpers/processes.ts";
+
+export const BAZEL = process.env["WASM_OCI_TEST_BAZEL"] ?? "/usr/bin/bazel";
+export const WS_TEMPLATE = join(REPO_ROOT, "test", "bazel", "ws");
+export const RULES_CC_STANDIN = join(REPO_ROOT, "test", "bazel", "rules_cc");
+export const COVERAGE_STANDIN = join(REPO_ROOT, "test", "bazel", "remote_coverage_tools");
+
+export function bazelAvailable(): boolean {
+  return existsSync(BAZEL) && existsSync("/usr/share/bazel/rules/java") && existsSync("/usr/share/bazel/platforms");
+}
+
+export interface BazelResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Bazel {
+  workspace: string;
+  outputUserRoot: string;
+  /** Runs `bazel <command> --config=bazel4 <args>`; bounded by timeoutMs. */
+  run(command: string, args: string[], opts?: { outputBase?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<BazelResult>;
+  info(key: string, outputBase?: string): Promise<string>;
+  shutdown(outputBase?: string): Promise<void>;
+}
+
+/** `.bazelrc` of the test workspace: the bazel4 config with absolute paths (4.2.3 needs them). */
+export function workspaceBazelrc(actionEnv: string[]): string {
+  return [
+    `common:bazel4 --override_repository=rules_java=/usr/share/bazel/rules/java`,
+    `common:bazel4 --override_repository=platforms=/usr/share/bazel/platforms`,
+    `common:bazel4 --override_repository=rules_cc=${RULES_CC_STANDIN}`,
+    `common:bazel4 --override_repository=remote_coverage_tools=${COVERAGE_STANDIN}`,
+    `build --incompatible_strict_action_env`,
+    // Names only: the values come from the environment of each bazel command.
+    ...actionEnv.map((v) => `build --action_env=${v}`),
+    `build --show_result=50`,
+    `test --test_output=errors`,
+    "",
+  ].join("\n");
+}
+
+export async function makeWorkspace(dir: string, files: Record<string, string | Uint8Array>, actionEnv: string[]): Promise<string> {
+  const ws = join(dir, "ws");
+  await cp(WS_TEMPLATE, ws, { recursive: true });
+  await writeFile(
+    join(ws, "WORKSPACE"),
+    [
+      `workspace(name = "wasm_oci_bazel_test")`,
+      ``,
+      `local_repository(name = "rules_wasm_oci", path = ${JSON.stringify(REPO_ROOT)})`,
+      ``,
+      `load("@rules_wasm_oci//wasm:repositories.bzl", "wasm_oci_register_toolchains")`,
+      ``,
+      `wasm_oci_register_toolchains()`,
+      ``,
+    ].join("\n"),
+  );
+  await writeFile(join(ws, ".bazelrc"), workspaceBazelrc(actionEnv));
+  for (const [name, data] of Object.entries(files)) {
+    const p = join(ws, name);
+    await mkdir(join(p, ".."), { recursive: true });
+    await writeFile(p, data);
+  }
+  return ws;
+}
+
+export function makeBazel(workspace: string, outputUserRoot: string, baseEnv: Record<string, string>): Bazel {
+  const startup = (outputBase?: string): string[] => [
+    `--output_user_root=${outputUserRoot}`,
+    ...(outputBase ? [`--output_base=${outputBase}`] : []),
+    // A crashed test run must not leave a server behind for long.
+    "--max_idle_secs=900",
+  ];
+  const env = (extra?: Record<string, string>): NodeJS.ProcessEnv => {
+    const e: NodeJS.ProcessEnv = { ...process.env, ...baseEnv, ...(extra ?? {}) };
+    // node_modules/.bin holds bazelisk named `bazel`; the toolchain must find the real node.
+    e["PATH"] = (e["PATH"] ?? "").split(":").filter((p) => !p.includes("node_modules")).join(":");
+    return e;
+  };
+  const bazel: Bazel = {
+    workspace,
+    outputUserRoot,
+    async run(command, args, opts = {}) {
+      const needsConfig = !["info", "shutdown", "version"].includes(command);
+      const r = await runCommand(BAZEL, [...startup(opts.outputBase), command, ...(needsConfig ? ["--config=bazel4"] : []), ...args], {
+        cwd: workspace,
+        env: env(opts.env),
+        timeoutMs: opts.timeoutMs ?? 240_000,
+      });
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+    },
+    async info(key, outputBase) {
+      const r = await bazel.run("info", ["--config=bazel4", key], outputBase ? { outputBase, timeoutMs: 60_000 } : { timeoutMs: 60_000 });
+      if (r.code !== 0) throw new Error(`bazel info ${key} failed: ${r.stderr}`);
+      return r.stdout.trim();
+    },
+    async shutdown(outputBase) {
+      await runCommand(BAZEL, [...startup(outputBase), "shutdown"], { cwd: workspace, env: env(), timeoutMs: 60_000 }).catch(() => undefined);
+    },
+  };
+  return bazel;
+}
+
+/** "INFO: 12 processes: 3 disk cache hit, 4 internal, 5 linux-sandbox." -> counts by kind. */
+export function processCounts(stderr: string): Record<string, number> {
+  const lines = stderr.split("\n").filter((l) => /INFO: \d+ process(es)?[:.]/.test(l));
+  const last = lines.at(-1);
+  const counts: Record<string, number> = {};
+  if (last === undefined) return counts;
+  const m = /INFO: (\d+) process(?:es)?(?:: (.*))?\./.exec(last);
+  if (!m) return counts;
+  counts["total"] = Number(m[1]);
+  for (const part of (m[2] ?? "").split(",")) {
+    const p = /(\d+) (.+)/.exec(part.trim());
+    if (p) counts[p[2]!] = Number(p[1]);
+  }
+  return counts;
+}
+
+export async function readText(path: string): Promise<string> {
+  return readFile(path, "utf8");
+}
+
+// The service: exports the interface test:math/ops with add(a, b).
+export const MATH_WAT = `(component
+  (core module $m (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+  (core instance $i (instantiate $m))
+  (func $add (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
+  (instance $ops (export "add" (func $add)))
+  (export "test:math/ops" (instance $ops))
+)`;
+
+// The local frontend: imports test:math/ops, exports compute(x) = add(x, 10).
+export const FRONTEND_WAT = `(component
+  (import "test:math/ops" (instance $ops (export "add" (func (param "a" u32) (param "b" u32) (result u32)))))
+  (alias export $ops "add" (func $add))
+  (core func $add_low (canon lower (func $add)))
+  (core module $m
+    (import "ops" "add" (func $add (param i32 i32) (result i32)))
+    (func (export "compute") (param i32) (result i32) local.get 0 i32.const 10 call $add))
+  (core instance $imports (export "add" (func $add_low)))
+  (core instance $i (instantiate $m (with "ops" (instance $imports))))
+  (func $compute (param "x" u32) (result u32) (canon lift (core func $i "compute")))
+  (export "compute" (func $compute))
+)`;
+
+export const GITHUB_TOKEN = `ghp_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 36)}`;
+export const ACTION_ENV = ["REG_USER", "REG_PASS", "GITHUB_TOKEN", "CORP_TOKEN"];
+
+
+export interface Suite {
+  tmp: Tmp;
+  reg: Registry;
+  bazel: Bazel;
+  /** Credentials the bazel commands get in their environment. */
+  env: Record<string, string>;
+  configFile: string;
+  cliEnv: Record<string, string>;
+  math: Uint8Array;
+  mathDigest: string;
+  haveSign: boolean;
+}
+
+function digestFrom(text: string): string {
+  const m = /sha256:[0-9a-f]{64}/.exec(text);
+  if (!m) throw new Error(`no digest in: ${text}`);
+  return m[0];
+}
+
+export function sha256(data: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** Registry (htpasswd), pushed fixtures (plain, signed, tampered, unsigned), test workspace, Bazel. */
+export async function setupSuite(): Promise<Suite> {
+  const tmp = await makeTmp("bazel");
+  const reg = await startRegistry({ auth: "htpasswd" });
+  const env = { REG_USER: reg.username!, REG_PASS: reg.password!, GITHUB_TOKEN, CORP_TOKEN: "unused-corp-token-value" };
+  const cliEnv = { ...env, HOME: tmp.path("home"), XDG_CACHE_HOME: tmp.path("cache") };
+  const configFile = tmp.path("registries.json");
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      registries: [{ name: "local", host: reg.host, type: "oci", auth: { type: "basic_env", username_env: "REG_USER", password_env: "REG_PASS" } }],
+    }),
+  );
+  const push = async (file: string, ref: string): Promise<string> => {
+    const r = await runCli(["push", file, `${reg.host}/${ref}`, "--registry-config", configFile, "--json"], { env: cliEnv });
+    if (r.code !== 0) throw new Error(`push ${ref} failed: ${r.stderr}`);
+    return digestFrom(r.stdout);
+  };
+  const math = await parse(MATH_WAT);
+  const frontend = await parse(FRONTEND_WAT);
+  await writeFile(tmp.path("math.wasm"), math);
+  const mathDigest = await push(tmp.path("math.wasm"), "wasm-examples/math:v1");
+
+  // Signed, tampered and unsigned variants for the policy tests.
+  const files: Record<string, string | Uint8Array> = { "frontend.wasm": frontend };
+  const keygen = await runCli(["keygen", "-k", tmp.path("trusted.sk"), "-K", tmp.path("trusted.pk")]);
+  const haveSign = keygen.code === 0;
+  if (haveSign) {
+    const s = await runCli(["sign", "-i", tmp.path("math.wasm"), "-o", tmp.path("signed.wasm"), "-k", tmp.path("trusted.sk"), "-K", tmp.path("trusted.pk")]);
+    if (s.code !== 0) throw new Error(`sign failed: ${s.stderr}`);
+    const signed = await readFile(tmp.path("signed.wasm"));
+    await push(tmp.path("signed.wasm"), "wasm-examples/signed-math:v1");
+    const tampered = Buffer.from(signed);
+    // The i32.add opcode (0x6a) of the core function: flipping it keeps the module valid.
+    const at = tampered.lastIndexOf(0x6a);
+    tampered[at] = 0x6b;
+    await writeFile(tmp.path("tampered.wasm"), tampered);
+    await push(tmp.path("tampered.wasm"), "wasm-examples/signed-tampered:v1");
+    await push(tmp.path("math.wasm"), "wasm-examples/signed-unsigned:v1");
+    files["keys/trusted.pk"] = await readFile(tmp.path("trusted.pk"));
+  }
+  files["registry.bzl"] = `REGISTRY = ${JSON.stringify(reg.host)}\nMATH_DIGEST = ${JSON.stringify(mathDigest)}\n`;
+  const ws = await makeWorkspace(tmp.dir, files, ACTION_ENV);
+  const bazel = makeBazel(ws, tmp.path("bazel-root"), env);
+  return { tmp, reg, bazel, env, configFile, cliEnv, math, mathDigest, haveSign };
+}

@@ -1,0 +1,266 @@
+/**
+ * The Bazel suite: real Bazel 4.2.3, a real registry (htpasswd auth), the rules of wasm/ driven
+ * through a test workspace (test/bazel/ws). One Bazel server and output base serve the whole file;
+ * the reproducibility test adds a second output base. Tests run in order and share state.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliBuilt, REPO_ROOT } from "../helpers/cli.ts";
+import { registryAvailable, type Registry } from "../helpers/registry.ts";
+import { runCommand } from "../helpers/processes.ts";
+import type { Tmp } from "../helpers/tmp.ts";
+import { bazelAvailable, GITHUB_TOKEN, processCounts, setupSuite, sha256, type Bazel } from "./harness.ts";
+
+/** The ERROR lines of a Bazel run and what follows each, without progress noise. */
+function errors(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((l) => !/^(Analyzing|Loading|INFO|\s+currently loading|\[\d|\d+\.\d+: src\/main\/tools)/.test(l))
+    .join("\n")
+    .slice(-8000);
+}
+
+const ready = bazelAvailable() && registryAvailable() && cliBuilt();
+
+describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
+  let tmp: Tmp;
+  let reg: Registry;
+  let bazel: Bazel;
+  let bin: string;
+  let mathDigest: string;
+  let math: Uint8Array;
+  let haveSign = false;
+
+  const inspect = async (ref: string) =>
+    runCommand("skopeo", ["inspect", "--raw", "--tls-verify=false", `--creds=${reg.username}:${reg.password}`, `docker://${reg.host}/${ref}`], {
+      timeoutMs: 30_000,
+    });
+
+
+  beforeAll(async () => {
+    ({ tmp, reg, bazel, math, mathDigest, haveSign } = await setupSuite());
+  }, 180_000);
+
+  afterAll(async () => {
+    if (process.env["WASM_OCI_BAZEL_KEEP"] === "1") {
+      // Debugging: leave the workspace and registry up for manual bazel runs.
+      console.log(`[bazel] kept workspace ${bazel?.workspace}; registry ${reg?.host} REG_USER=${reg?.username} REG_PASS=${reg?.password}`);
+      await new Promise((r) => setTimeout(r, Number(process.env["WASM_OCI_BAZEL_KEEP_MS"] ?? 3_000_000)));
+    }
+    await bazel?.shutdown();
+    await bazel?.shutdown(tmp?.path("base2"));
+    await reg?.stop();
+    await tmp?.cleanup();
+  }, 120_000);
+
+  it("builds //... (pulls, signatures, policy, compositions, images)", async () => {
+    const r = await bazel.run("build", ["//..."], { timeoutMs: 300_000 });
+    bin = await bazel.info("bazel-bin");
+    expect(r.code, errors(r.stderr)).toBe(0);
+    console.log(`[bazel] build //...: ${JSON.stringify(processCounts(r.stderr))}`);
+  }, 320_000);
+
+  it("pulls by digest: the bytes and the recorded manifest digest match what was pushed", async () => {
+    const pulled = await readFile(join(bin, "math_pinned.wasm"));
+    expect(sha256(pulled)).toBe(sha256(math));
+    expect(await readFile(join(bin, "math_pinned.oci.json"), "utf8")).toContain(mathDigest);
+  });
+
+  it("a tag-only pull prints the resolved digest and the buildozer command that pins it", async () => {
+    // no-cache: the pull runs again after the output is gone.
+    await rm(join(bin, "math_by_tag.wasm"), { force: true });
+    const r = await bazel.run("build", ["//:math_by_tag"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`buildozer 'set digest ${mathDigest}' //:math_by_tag`);
+    expect(sha256(await readFile(join(bin, "math_by_tag.wasm")))).toBe(sha256(math));
+  }, 120_000);
+
+  it("bazel test //...: compositions of local and OCI components run (wasm_component_test)", async () => {
+    const r = await bazel.run("test", ["//..."], { timeoutMs: 300_000 });
+    expect(r.code, r.stdout + r.stderr.slice(-6000)).toBe(0);
+    for (const t of ["app_test", "app_from_file_test", "microservices_test", "math_pinned_test"]) expect(r.stdout + r.stderr).toMatch(new RegExp(`//:${t}\\s+PASSED`));
+  }, 320_000);
+
+  it("a wasm_component_test fails when the result differs", async () => {
+    await mkdir(join(bazel.workspace, "neg"), { recursive: true });
+    await writeFile(
+      join(bazel.workspace, "neg", "BUILD.bazel"),
+      `load("@rules_wasm_oci//wasm:defs.bzl", "wasm_component_test")\nwasm_component_test(name = "wrong", component = "//:math_pinned", invoke = "test:math/ops#add(3, 4)", expect = "8")\n`,
+    );
+    const r = await bazel.run("test", ["//neg:wrong"]);
+    await rm(join(bazel.workspace, "neg"), { recursive: true });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/expected: 8/);
+  }, 120_000);
+
+  it("a tampered or unsigned OCI component under a policy that requires signatures fails the build", async (ctx) => {
+    if (!haveSign) ctx.skip();
+    for (const [target, component] of [
+      ["//:tampered_math", "signed-tampered"],
+      ["//:unsigned_math", "signed-unsigned"],
+      ["//:app_tampered", "signed-tampered"],
+    ] as const) {
+      const r = await bazel.run("build", [target]);
+      expect(r.code, `${target} must fail`).not.toBe(0);
+      expect(r.stderr).toContain(component);
+      expect(r.stderr).toContain(target.replace("//:", ""));
+      expect(r.stderr).toMatch(/policy/i);
+      console.log(`[bazel] ${target} denied:\n${r.stderr.split("\n").filter((l) => /ERROR|deny|policy/i.test(l)).slice(0, 6).join("\n")}`);
+    }
+  }, 300_000);
+
+  it("bazel run of a publish target pushes the layout (skopeo sees it); -- --dry-run pushes nothing", async () => {
+    const dry = await bazel.run("run", ["//:frontend_publish", "--", "--dry-run", "--tag", "dry-run-only"]);
+    expect(dry.code, errors(dry.stderr)).toBe(0);
+    expect((await inspect("published/frontend:dry-run-only")).code).not.toBe(0);
+
+    const r = await bazel.run("run", ["//:frontend_publish"]);
+    expect(r.code, errors(r.stderr)).toBe(0);
+    const expected = (await readFile(join(bin, "frontend_publish_image.digest"), "utf8")).trim();
+    expect(r.stdout + r.stderr).toContain(expected);
+    const manifest = await inspect("published/frontend:0.1.0");
+    expect(manifest.code, manifest.stderr).toBe(0);
+    expect(sha256(Buffer.from(manifest.stdout))).toBe(expected);
+    const m = JSON.parse(manifest.stdout) as { annotations: Record<string, string>; layers: unknown[] };
+    expect(m.annotations["org.opencontainers.image.description"]).toBe("The frontend component");
+    expect(m.annotations["org.opencontainers.image.version"]).toBe("0.1.0");
+    expect(m.annotations["org.opencontainers.image.licenses"]).toBe("Apache-2.0");
+    expect(m.annotations["com.wasm.component.type"]).toBe("component");
+    expect(m.annotations["com.wasm.component.security"]).toBe("signed");
+    expect(m.annotations["com.wasmsign2.signature.type"]).toBe("embedded");
+    expect(m.annotations["com.wasmsign2.key.format"]).toBe("compact");
+    expect(m.layers).toHaveLength(1);
+
+    const moved = await bazel.run("run", ["//:frontend_publish", "--", "--repository", `${reg.host}/moved/frontend`, "--tag", "x1", "--tag", "x2"]);
+    expect(moved.code, errors(moved.stderr)).toBe(0);
+    expect((await inspect("moved/frontend:x1")).code).toBe(0);
+    expect((await inspect("moved/frontend:x2")).code).toBe(0);
+  }, 240_000);
+
+  it("secure publish signs, checks the policy, pushes where allowed and audits every decision", async (ctx) => {
+    if (!haveSign) ctx.skip();
+    const audit = join(bazel.workspace, "wasm-oci-audit.jsonl");
+    const ok = await bazel.run("run", ["//:app_secure_publish"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await inspect("secure/app-signed:2.0.0")).code).toBe(0);
+    const denied = await bazel.run("run", ["//:app_unsigned_publish"]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain("REFUSED");
+    expect((await inspect("secure/app-signed:2.0.1")).code).not.toBe(0);
+    const records = (await readFile(audit, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.map((r) => r["decision"])).toEqual(["allow", "deny"]);
+    for (const rec of records) {
+      expect(rec["component"]).toBe("app-signed");
+      expect(rec["registry"]).toBe("local");
+      expect(String(rec["digest"])).toMatch(/^sha256:/);
+      expect(String(rec["time"])).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+  }, 240_000);
+
+  it("a malformed wkg_registry_config entry fails analysis naming the target, entry and field", async () => {
+    const cases: Array<[string, RegExp]> = [
+      [`"broken|localhost:5000"`, /registries\[0\] "broken\|localhost:5000".*at least 3 fields/],
+      [`"ok|localhost:5000|oci", "bad|ghcr.io|oci|basic|USER_VAR"`, /registries\[1\].*field 6 \(password environment variable\) is missing/],
+      [`"x|ghcr.io|docker-hub"`, /registries\[0\].*field 3 \(type\)/],
+      [`"gh|ghcr.io|oci|token|${GITHUB_TOKEN}"`, /registries\[0\].*field 5 \(token\).*\$\{VAR\}/],
+      [`"gh|ghcr.io|oci|env|${GITHUB_TOKEN}"`, /registries\[0\].*looks like a literal secret.*--action_env/],
+    ];
+    await mkdir(join(bazel.workspace, "bad"), { recursive: true });
+    try {
+      for (const [entries, pattern] of cases) {
+        await writeFile(
+          join(bazel.workspace, "bad", "BUILD.bazel"),
+          `load("@rules_wasm_oci//wasm:defs.bzl", "wkg_registry_config")\nwkg_registry_config(name = "cfg", registries = [${entries}])\n`,
+        );
+        const r = await bazel.run("build", ["//bad:cfg"]);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain("wkg_registry_config //bad:cfg");
+        expect(r.stderr.replace(/\n/g, " ")).toMatch(pattern);
+        // The error names the field but never echoes the secret.
+        expect(r.stderr).not.toContain(GITHUB_TOKEN);
+      }
+    } finally {
+      await rm(join(bazel.workspace, "bad"), { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it("no secret in bazel-out, the registry config files or Bazel's logs", async () => {
+    const outputBase = await bazel.info("output_base");
+    const secrets = [reg.password!, GITHUB_TOKEN];
+    const hits: string[] = [];
+    let scanned = 0;
+    const scan = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await scan(p);
+        else if (e.isFile() && (await stat(p)).size < 64 << 20) {
+          const data = await readFile(p);
+          scanned++;
+          for (const s of secrets) if (data.includes(s)) hits.push(p);
+        }
+      }
+    };
+    await scan(join(outputBase, "execroot", "wasm_oci_bazel_test", "bazel-out"));
+    for (const log of ["command.log", "java.log"]) if (existsSync(join(outputBase, log))) await scan(outputBase).catch(() => undefined);
+    console.log(`[bazel] scanned ${scanned} files under bazel-out and the output base for the secrets`);
+    expect(scanned).toBeGreaterThan(10);
+    expect(hits).toEqual([]);
+    const config = await readFile(join(bin, "registries.registry.json"), "utf8");
+    expect(config).toContain('"password_env": "REG_PASS"');
+    expect(await readFile(join(bin, "registries.config.toml"), "utf8")).not.toContain(reg.password!);
+  }, 120_000);
+
+  it("reproducible: a second output base gives byte-identical layouts and compositions; --disk_cache then runs no action", async () => {
+    const targets = ["//:app", "//:app_image", "//:microservices", "//:math_pinned", "//:frontend_publish_image"];
+    const base2 = tmp.path("base2");
+    const cache = tmp.path("disk-cache");
+    const first = await bazel.run("build", ["--disk_cache=" + cache, ...targets], { outputBase: base2, timeoutMs: 300_000 });
+    expect(first.code, first.stderr.slice(-4000)).toBe(0);
+    console.log(`[bazel] fresh output base with --disk_cache: ${JSON.stringify(processCounts(first.stderr))}`);
+    const bin2 = await bazel.info("bazel-bin", base2);
+    const files = ["app.wasm", "microservices.wasm", "math_pinned.wasm", "app_image.digest", "frontend_publish_image.digest"];
+    const walk = async (root: string, rel = ""): Promise<string[]> => {
+      const out: string[] = [];
+      for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+        const r = join(rel, e.name);
+        if (e.isDirectory()) out.push(...(await walk(root, r)));
+        else out.push(r);
+      }
+      return out.sort();
+    };
+    const layouts = [];
+    for (const dir of ["app_image_layout", "frontend_publish_image_layout"]) layouts.push(...(await walk(join(bin, dir))).map((p) => join(dir, p)));
+    for (const f of [...files, ...layouts]) {
+      expect(sha256(await readFile(join(bin2, f))), f).toBe(sha256(await readFile(join(bin, f))));
+    }
+    // Same output base, clean, rebuild: every action must come from the disk cache.
+    expect((await bazel.run("clean", [], { outputBase: base2 })).code).toBe(0);
+    const second = await bazel.run("build", ["--disk_cache=" + cache, ...targets], { outputBase: base2, timeoutMs: 300_000 });
+    expect(second.code, second.stderr.slice(-4000)).toBe(0);
+    const counts = processCounts(second.stderr);
+    console.log(`[bazel] rebuild from --disk_cache: ${JSON.stringify(counts)}`);
+    const executed = Object.entries(counts)
+      .filter(([k]) => k !== "total" && k !== "internal" && !k.includes("cache hit"))
+      .reduce((n, [, v]) => n + v, 0);
+    expect(executed).toBe(0);
+    expect(counts["disk cache hit"] ?? 0).toBeGreaterThan(0);
+    await bazel.shutdown(base2);
+  }, 600_000);
+
+  it("buildifier --mode=check --lint=warn is clean", async () => {
+    const r = await runCommand(
+      join(REPO_ROOT, "node_modules", ".bin", "buildifier"),
+      ["--mode=check", "--lint=warn", "-r", "wasm", "test/bazel", "tools/BUILD.bazel", "BUILD.bazel", "MODULE.bazel", "WORKSPACE.bazel"],
+      { cwd: REPO_ROOT, timeoutMs: 60_000 },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});

@@ -58,9 +58,11 @@ describe.skipIf(!registryAvailable())("oci faults through a fault-injecting prox
   beforeEach(() => proxy.clear());
 
   const layerPath = (): RegExp => new RegExp(`/v2/faults/app/blobs/${layerDigest}`);
+  /** Pulls into a fresh directory, with --metadata into the same directory (so "nothing left" covers it). */
   const pull = async (ref = `${proxy.host}/faults/app:v1`, extra: string[] = []): Promise<{ code: number; stderr: string; out: string; outDir: string }> => {
     const outDir = tmp.path(`out-${++n}`);
     const out = `${outDir}/app.wasm`;
+    extra = [...extra, "--metadata", `${outDir}/app.metadata.json`];
     const cache = extra.includes("--cache-dir") ? [] : freshCacheArgs(tmp.dir);
     const r = await runCli(["pull", ref, "-o", out, "--registry-config", cfg, ...cache, ...extra], { env, timeoutMs: 90_000 });
     return { code: r.code, stderr: r.stderr, out, outDir };

@@ -22,21 +22,21 @@ function packageOf(text: string): string | undefined {
 
 /**
  * Reads a `.wit` file, or a directory of `.wit` files that form one package (as `wasm-tools
- * component embed` accepts). Files of a directory must name the same package (or none), which
- * is then declared once. A `deps/` folder is not supported: put dependency packages into the
+ * component embed` accepts). A `deps/` folder is not supported: put dependency packages into the
  * same document with nested `package ns:name { ... }` blocks.
  */
 export async function loadWitSource(path: string): Promise<WitSource> {
+  return loadWitSources([path]);
+}
+
+async function witFilesOf(path: string): Promise<string[]> {
   let info;
   try {
     info = await stat(path);
   } catch (e) {
     throw new UsageError(`--wit ${path}: cannot read it (${(e as Error).message})`, "WIT_UNREADABLE");
   }
-  if (!info.isDirectory()) {
-    const text = await readFile(path, "utf8");
-    return { text, files: [path] };
-  }
+  if (!info.isDirectory()) return [path];
   const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (entries.some((e) => e.isDirectory() && e.name === "deps")) {
     throw new UsageError(
@@ -46,6 +46,17 @@ export async function loadWitSource(path: string): Promise<WitSource> {
   }
   const files = entries.filter((e) => e.isFile() && e.name.endsWith(".wit")).map((e) => join(path, e.name));
   if (files.length === 0) throw new UsageError(`--wit ${path}: the directory holds no .wit file`, "WIT_EMPTY");
+  return files;
+}
+
+/**
+ * Several `--wit` paths (files or directories) that together form one package, joined into one
+ * document: the files must name the same package (or none), which is then declared once.
+ */
+export async function loadWitSources(paths: readonly string[]): Promise<WitSource> {
+  if (paths.length === 0) throw new UsageError("--wit: give a .wit file or a directory of .wit files", "WIT_MISSING");
+  const files: string[] = [];
+  for (const p of paths) for (const f of await witFilesOf(p)) if (!files.includes(f)) files.push(f);
   const texts = await Promise.all(files.map((f) => readFile(f, "utf8")));
   if (texts.length === 1) return { text: texts[0]!, files };
   let pkg: { name: string; file: string } | undefined;
@@ -53,7 +64,7 @@ export async function loadWitSource(path: string): Promise<WitSource> {
     const name = packageOf(t);
     if (name === undefined) return;
     if (pkg !== undefined && pkg.name !== name) {
-      throw new UsageError(`--wit ${path}: ${files[i]} declares package ${name} but ${pkg.file} declares ${pkg.name}; a WIT directory is one package`, "WIT_PACKAGE_MISMATCH");
+      throw new UsageError(`--wit: ${files[i]} declares package ${name} but ${pkg.file} declares ${pkg.name}; the WIT files must form one package`, "WIT_PACKAGE_MISMATCH");
     }
     pkg ??= { name, file: files[i]! };
   });

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { buildComponent, type StringEncoding } from "../../build/component-from-wat.ts";
-import { loadWitSource } from "../../build/wit-source.ts";
+import { loadWitSources } from "../../build/wit-source.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { sha256Digest } from "../../util/digest.ts";
 import { UsageError } from "../../util/errors.ts";
@@ -15,7 +15,7 @@ import { printResult } from "../output.ts";
 
 interface NewOptions {
   wat: string;
-  wit: string;
+  wit: string[];
   world: string;
   output: string;
   stringEncoding: StringEncoding;
@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .command("new")
     .description("build a component from a core module (WAT or binary) and the WIT world it implements; the result is validated")
     .requiredOption("--wat <file>", "core module: WAT text (.wat) or a binary core module (.wasm), with canonical-ABI exports (`iface#fn`, `memory`, `cabi_realloc`)")
-    .requiredOption("--wit <path>", "WIT package: a .wit file, or a directory of .wit files of one package")
+    .requiredOption("--wit <path>", "WIT package: a .wit file or a directory of .wit files; repeatable, all files form one package", (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .requiredOption("--world <name>", "the world of the WIT package that the module implements")
     .requiredOption("-o, --output <file>", "component to write (atomically)")
     .option("--string-encoding <enc>", "string encoding of the core module: utf8, utf16 or compact-utf16", "utf8")
@@ -47,12 +47,12 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError(`--wat ${opts.wat}: cannot read it (${(e as Error).message})`, "WAT_UNREADABLE");
       }
-      const wit = await loadWitSource(opts.wit);
+      const wit = await loadWitSources(opts.wit);
       const built = await buildComponent({
         core,
         coreName: opts.wat,
         witSource: wit.text,
-        witName: opts.wit,
+        witName: wit.files.length === 1 ? wit.files[0]! : opts.wit.join(", "),
         world: opts.world,
         stringEncoding: opts.stringEncoding,
       });

@@ -1,0 +1,313 @@
+/**
+ * The example components at the CLI level, independent of Bazel: every component of examples/
+ * builds from its WAT + WIT with `wasm-oci component new`, answers through `wasm-oci run`, and
+ * composes into the example apps, which answer with the expected strings. The apps are composed
+ * twice: with the component model's own nesting (WAT written here, which proves the components'
+ * canonical ABI wiring whatever our composer does) and with `wasm-oci compose` and the same WAC
+ * the Bazel targets use. Then examples/setup.mjs publishes the services to a real registry.
+ */
+import { execFile } from "node:child_process";
+import { readFile, writeFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, print } from "@bytecodealliance/jco-transpile/wasm-tools";
+import { cliBuilt, hermeticEnv, REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { registryAvailable, startRegistry, type Registry } from "../helpers/registry.ts";
+import { makeTmp, type Tmp } from "../helpers/tmp.ts";
+
+const EX = join(REPO_ROOT, "examples");
+const COMPOSITION_WIT = join(EX, "wac_oci_composition", "wit");
+
+interface Source {
+  wat: string;
+  wit: string;
+  world: string;
+}
+
+/** Every component of the examples, by the name the tests use. */
+const COMPONENTS: Record<string, Source> = {
+  "auth-service": { wat: "wac_oci_composition/src/auth_service.wat", wit: COMPOSITION_WIT, world: "auth-service" },
+  "data-service": { wat: "wac_oci_composition/src/data_service.wat", wit: COMPOSITION_WIT, world: "data-service" },
+  "signed-service": { wat: "wac_oci_composition/src/signed_service.wat", wit: COMPOSITION_WIT, world: "data-service" },
+  "catalog-service": { wat: "wac_oci_composition/src/catalog_service.wat", wit: COMPOSITION_WIT, world: "catalog-service" },
+  "payment-service": { wat: "wac_oci_composition/src/payment_service.wat", wit: COMPOSITION_WIT, world: "payment-service" },
+  "sensor-service": { wat: "wac_oci_composition/src/sensor_service.wat", wit: COMPOSITION_WIT, world: "sensor-service" },
+  "telemetry-service": { wat: "wac_oci_composition/src/telemetry_service.wat", wit: COMPOSITION_WIT, world: "telemetry-service" },
+  "mock-auth": { wat: "wac_oci_composition/src/mock_auth.wat", wit: COMPOSITION_WIT, world: "auth-service" },
+  "mock-data": { wat: "wac_oci_composition/src/mock_data.wat", wit: COMPOSITION_WIT, world: "data-service" },
+  frontend: { wat: "wac_oci_composition/src/frontend.wat", wit: COMPOSITION_WIT, world: "frontend" },
+  gateway: { wat: "wac_oci_composition/src/gateway.wat", wit: COMPOSITION_WIT, world: "gateway" },
+  hello: { wat: "oci_publishing/src/hello.wat", wit: join(EX, "oci_publishing", "wit", "hello.wit"), world: "hello" },
+};
+
+const IFACE = (name: string) => `wasm-examples:services/${name}`;
+
+/** Each component alone: the call and its answer. */
+const ALONE: Array<[string, string, string]> = [
+  ["auth-service", `${IFACE("auth")}#authenticate("alice")`, "token(alice)"],
+  ["data-service", `${IFACE("data")}#fetch("orders")`, "data(orders)"],
+  ["signed-service", `${IFACE("data")}#fetch("orders")`, "signed-data(orders)"],
+  ["catalog-service", `${IFACE("catalog")}#lookup("book")`, "catalog(book)"],
+  ["payment-service", `${IFACE("payment")}#charge("order-1")`, "paid(order-1)"],
+  ["sensor-service", `${IFACE("sensors")}#read("thermo-1")`, "reading(thermo-1)"],
+  ["mock-auth", `${IFACE("auth")}#authenticate("dev")`, "mock-token(dev)"],
+  ["mock-data", `${IFACE("data")}#fetch("orders")`, "mock-data(orders)"],
+  ["hello", `greet("Bazel")`, "Hello, Bazel!"],
+];
+
+interface App {
+  /** WAC package name -> component name. Local components are local:KEY, pulled ones oci:KEY (as the Bazel rule names them). */
+  deps: Record<string, string>;
+  /** The WAC the Bazel target uses. */
+  wac: () => Promise<string>;
+  /** Nesting: instance -> [component, {import: instance}] in instantiation order, then exports. */
+  nest: Array<[string, string, Record<string, string>]>;
+  exports: string[];
+  calls: Array<[string, string]>;
+}
+
+/** The FRONTEND_APP composition of examples/wac_oci_composition/BUILD.bazel with its two package names. */
+async function frontendApp(auth: string, data: string): Promise<string> {
+  const build = await readFile(join(EX, "wac_oci_composition", "BUILD.bazel"), "utf8");
+  const m = /FRONTEND_APP = """([\s\S]*?)"""/.exec(build);
+  if (!m) throw new Error("FRONTEND_APP not found in examples/wac_oci_composition/BUILD.bazel");
+  const parts = [auth, data];
+  return m[1]!.replace(/%s/g, () => parts.shift()!);
+}
+
+const APPS: Record<string, App> = {
+  basic_distributed_app: {
+    deps: { "oci:auth": "auth-service", "oci:data": "data-service", "local:frontend": "frontend" },
+    wac: () => frontendApp("oci:auth", "oci:data"),
+    nest: [["a", "auth-service", {}], ["d", "data-service", {}], ["f", "frontend", { auth: "a", data: "d" }]],
+    exports: ["f:handle"],
+    calls: [[`handle("alice", "orders")`, "token(alice) -> data(orders)"]],
+  },
+  secure_distributed_app: {
+    deps: { "oci:auth": "auth-service", "oci:data": "signed-service", "local:frontend": "frontend" },
+    wac: () => frontendApp("oci:auth", "oci:data"),
+    nest: [["a", "auth-service", {}], ["d", "signed-service", {}], ["f", "frontend", { auth: "a", data: "d" }]],
+    exports: ["f:handle"],
+    calls: [[`handle("alice", "orders")`, "token(alice) -> signed-data(orders)"]],
+  },
+  ecommerce_app: {
+    deps: { "oci:catalog": "catalog-service", "oci:payment": "payment-service", "local:frontend": "gateway" },
+    wac: async () => compositionOf(await buildFile(), "ecommerce_app"),
+    nest: [["c", "catalog-service", {}], ["p", "payment-service", {}], ["g", "gateway", { catalog: "c", payment: "p" }]],
+    exports: ["g:checkout"],
+    calls: [[`checkout("book")`, "order(paid(catalog(book)))"]],
+  },
+  iot_platform: {
+    deps: { "oci:sensors": "sensor-service", "oci:telemetry": "telemetry-service", "oci:device-auth": "auth-service", "local:dashboard": "frontend" },
+    wac: async () => compositionOf(await buildFile(), "iot_platform"),
+    nest: [["s", "sensor-service", {}], ["t", "telemetry-service", { sensors: "s" }], ["a", "auth-service", {}], ["f", "frontend", { auth: "a", data: "t" }]],
+    exports: ["f:handle"],
+    calls: [[`handle("device-7", "thermo-1")`, "token(device-7) -> telemetry(reading(thermo-1))"]],
+  },
+  enterprise_system: {
+    deps: {
+      "oci:auth-service": "auth-service",
+      "oci:data-service": "data-service",
+      "oci:catalog-service": "catalog-service",
+      "oci:payment-service": "payment-service",
+      "local:frontend": "frontend",
+      "local:gateway": "gateway",
+    },
+    wac: () => readFile(join(EX, "wac_oci_composition", "compositions", "enterprise.wac"), "utf8"),
+    nest: [
+      ["a", "auth-service", {}],
+      ["d", "data-service", {}],
+      ["c", "catalog-service", {}],
+      ["p", "payment-service", {}],
+      ["f", "frontend", { auth: "a", data: "d" }],
+      ["g", "gateway", { catalog: "c", payment: "p" }],
+    ],
+    exports: ["f:handle", "g:checkout"],
+    calls: [
+      [`handle("carol", "invoices")`, "token(carol) -> data(invoices)"],
+      [`checkout("laptop")`, "order(paid(catalog(laptop)))"],
+    ],
+  },
+  app_development: {
+    deps: { "local:auth": "mock-auth", "local:data": "mock-data", "local:frontend": "frontend" },
+    wac: () => frontendApp("local:auth", "local:data"),
+    nest: [["a", "mock-auth", {}], ["d", "mock-data", {}], ["f", "frontend", { auth: "a", data: "d" }]],
+    exports: ["f:handle"],
+    calls: [[`handle("dev", "orders")`, "mock-token(dev) -> mock-data(orders)"]],
+  },
+};
+
+const buildFile = () => readFile(join(EX, "wac_oci_composition", "BUILD.bazel"), "utf8");
+
+/** The WAC text of a `composition = """..."""` attribute of a target in a BUILD file. */
+function compositionOf(build: string, target: string): string {
+  const start = build.indexOf(`name = "${target}"`);
+  const block = build.slice(start, build.indexOf("\n)\n", start));
+  const m = /composition = """([\s\S]*?)"""/.exec(block);
+  if (start < 0 || !m) throw new Error(`no composition = """...""" for ${target}`);
+  return m[1]!;
+}
+
+const ready = cliBuilt();
+
+describe.skipIf(!ready)("example components (CLI, no Bazel)", () => {
+  let tmp: Tmp;
+  const wasm: Record<string, string> = {};
+
+  beforeAll(async () => {
+    tmp = await makeTmp("examples");
+    const names = Object.keys(COMPONENTS);
+    // Two at a time: each build is a node process running wasm-tools.
+    for (let i = 0; i < names.length; i += 2) {
+      await Promise.all(
+        names.slice(i, i + 2).map(async (name) => {
+          const src = COMPONENTS[name]!;
+          const out = tmp.path(`${name}.wasm`);
+          const r = await runCli(["component", "new", "--wat", join(EX, src.wat), "--wit", src.wit, "--world", src.world, "-o", out, "--json"]);
+          if (r.code !== 0) throw new Error(`component new ${name} failed: ${r.stderr}`);
+          const doc = JSON.parse(r.stdout) as { digest: string; size: number; wit: string };
+          expect(doc.size).toBe((await readFile(out)).length);
+          wasm[name] = out;
+        }),
+      );
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("every component builds from WAT + WIT and shows the world's imports and exports", async () => {
+    expect(Object.keys(wasm).sort()).toEqual(Object.keys(COMPONENTS).sort());
+    const r = await runCli(["component", "new", "--wat", join(EX, COMPONENTS["frontend"]!.wat), "--wit", COMPOSITION_WIT, "--world", "frontend", "-o", tmp.path("f2.wasm"), "--print-wit"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("import wasm-examples:services/auth;");
+    expect(r.stdout).toContain("import wasm-examples:services/data;");
+    expect(r.stdout).toContain("export handle: func(user: string, key: string) -> string;");
+    // Reproducible: the same sources give the same bytes.
+    expect(Buffer.compare(await readFile(tmp.path("f2.wasm")), await readFile(wasm["frontend"]!))).toBe(0);
+  });
+
+  it.each(ALONE)("%s answers %s", async (name, invoke, answer) => {
+    const r = await runCli(["run", wasm[name]!, "--invoke", invoke, "--expect", JSON.stringify(answer)], { timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toBe(answer);
+  }, 100_000);
+
+  /** A component that nests the apps' components and instantiates them (the component model's own composition). */
+  async function nestComponents(app: App): Promise<Uint8Array> {
+    const parts: string[] = ["(component"];
+    const used = [...new Set(app.nest.map(([, c]) => c))];
+    for (const c of used) {
+      const text = await print(await readFile(wasm[c]!));
+      parts.push(text.replace(/^\(component/, `(component $${c}`));
+    }
+    for (const [inst, c, args] of app.nest) {
+      const withs = Object.entries(args).map(([iface, from]) => `(with "${IFACE(iface)}" (instance $${from}_${iface}))`);
+      parts.push(`(instance $${inst} (instantiate $${c} ${withs.join(" ")}))`);
+      // Each instance's exported interfaces, for the instances after it.
+      for (const iface of ["auth", "data", "catalog", "payment", "sensors"]) {
+        if (app.nest.some(([, , a]) => Object.entries(a).some(([i, f]) => i === iface && f === inst))) {
+          parts.push(`(alias export $${inst} "${IFACE(iface)}" (instance $${inst}_${iface}))`);
+        }
+      }
+    }
+    for (const e of app.exports) {
+      const [inst, fn] = e.split(":") as [string, string];
+      parts.push(`(alias export $${inst} "${fn}" (func $${inst}_${fn}))`, `(export "${fn}" (func $${inst}_${fn}))`);
+    }
+    parts.push(")");
+    return parse(parts.join("\n"));
+  }
+
+  it.each(Object.keys(APPS))("%s: its components wire up (component-model nesting) and it answers", async (appName) => {
+    const app = APPS[appName]!;
+    const out = tmp.path(`${appName}.nested.wasm`);
+    await writeFile(out, await nestComponents(app));
+    for (const [invoke, answer] of app.calls) {
+      const r = await runCli(["run", out, "--invoke", invoke, "--expect", JSON.stringify(answer)], { timeoutMs: 90_000 });
+      expect(r.code, `${appName} ${invoke}: ${r.stderr}`).toBe(0);
+    }
+  }, 200_000);
+
+  it.each(Object.keys(APPS))("%s: wasm-oci compose with the example's WAC, then it answers", async (appName, ctx) => {
+    const app = APPS[appName]!;
+    const wac = await app.wac();
+    const file = tmp.path(`${appName}.wac`);
+    await writeFile(file, wac);
+    const out = tmp.path(`${appName}.wasm`);
+    const deps = Object.entries(app.deps).flatMap(([pkg, c]) => ["--dep", `${pkg}=${wasm[c]!}`]);
+    const r = await runCli(["compose", file, ...deps, "-o", out], { timeoutMs: 90_000 });
+    if (r.code !== 0 && /NOT_IMPLEMENTED/.test(r.stderr)) {
+      // The composer's encoder is another issue's work in progress; the nesting test above covers the wiring meanwhile.
+      console.warn(`[examples] ${appName}: wasm-oci compose is not implemented yet: ${r.stderr.trim()}`);
+      ctx.skip();
+    }
+    expect(r.code, r.stderr).toBe(0);
+    for (const [invoke, answer] of app.calls) {
+      const run = await runCli(["run", out, "--invoke", invoke, "--expect", JSON.stringify(answer)], { timeoutMs: 90_000 });
+      expect(run.code, `${appName} ${invoke}: ${run.stderr}`).toBe(0);
+    }
+  }, 200_000);
+
+  it("component new: bad WAT is a usage error at file:line:col, a module that misses the world's exports is refused, nothing is written", async () => {
+    await writeFile(tmp.path("bad.wat"), "(module\n  (func $x (result i32) i32.const))\n");
+    const bad = await runCli(["component", "new", "--wat", tmp.path("bad.wat"), "--wit", COMPOSITION_WIT, "--world", "auth-service", "-o", tmp.path("bad.wasm")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${tmp.path("bad.wat")}:2:`);
+    expect(bad.stderr).toContain("INVALID_WAT");
+
+    const wrong = await runCli(["component", "new", "--wat", join(EX, COMPONENTS["auth-service"]!.wat), "--wit", COMPOSITION_WIT, "--world", "gateway", "-o", tmp.path("bad.wasm")]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/does not implement world gateway.*checkout/);
+
+    const world = await runCli(["component", "new", "--wat", join(EX, COMPONENTS["auth-service"]!.wat), "--wit", COMPOSITION_WIT, "--world", "nope", "-o", tmp.path("bad.wasm")]);
+    expect(world.code).toBe(2);
+    expect(world.stderr).toMatch(/World `nope` not found/);
+
+    // A core function body that does not type-check: caught by validation, not at run time.
+    await writeFile(
+      tmp.path("invalid.wat"),
+      (await readFile(join(EX, COMPONENTS["auth-service"]!.wat), "utf8")).replace("(call $wrap (i32.const 16)", "(call $wrap (i64.const 16)"),
+    );
+    const invalid = await runCli(["component", "new", "--wat", tmp.path("invalid.wat"), "--wit", COMPOSITION_WIT, "--world", "auth-service", "-o", tmp.path("bad.wasm")]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/type mismatch/);
+    expect((await readdir(tmp.dir)).filter((f) => f.includes("bad.wasm"))).toEqual([]);
+  }, 120_000);
+
+  describe.skipIf(!registryAvailable())("examples/setup.mjs against a real registry", () => {
+    let reg: Registry;
+    beforeAll(async () => {
+      reg = await startRegistry();
+    }, 60_000);
+    afterAll(async () => {
+      await reg?.stop();
+    });
+
+    it("builds, signs where services.json says, and pushes every service; pulls give the same bytes; signatures verify", async () => {
+      const run = promisify(execFile);
+      const { stdout } = await run(process.execPath, [join(EX, "setup.mjs"), "--registry", reg.host, "--json"], {
+        env: { ...process.env, ...(hermeticEnv(tmp.path("setup-env")) as Record<string, string>) },
+        timeout: 180_000,
+      });
+      const doc = JSON.parse(stdout) as { services: Array<{ name: string; reference: string; digest: string; signed: boolean }> };
+      const spec = JSON.parse(await readFile(join(EX, "services.json"), "utf8")) as { services: Array<{ name: string; signed: boolean }> };
+      expect(doc.services.map((s) => s.name)).toEqual(spec.services.map((s) => s.name));
+      for (const s of doc.services) {
+        const out = tmp.path("pulled", `${s.name}.wasm`);
+        const pull = await runCli(["pull", s.reference, "-o", out, "--digest", s.digest, "--cache-dir", tmp.path("cache")], { env: hermeticEnv(tmp.path("pull-env")) });
+        expect(pull.code, pull.stderr).toBe(0);
+        const verify = await runCli(["verify", "-i", out, "-K", join(EX, "wac_oci_composition", "keys", "example.pk")]);
+        expect(verify.code, `${s.name} signed=${s.signed}: ${verify.stderr}`).toBe(s.signed ? 0 : 1);
+        if (!s.signed) expect(Buffer.compare(await readFile(out), await readFile(wasm[s.name]!))).toBe(0);
+      }
+      // The push is reproducible (same sources, same key): the digests app_production pins.
+      const build = await readFile(join(EX, "wac_oci_composition", "BUILD.bazel"), "utf8");
+      for (const s of doc.services) {
+        if (build.includes(`${s.name}@sha256:`)) expect(build).toContain(`${s.name}@${s.digest}`);
+      }
+    }, 300_000);
+  });
+});

@@ -72,19 +72,19 @@ export function register(program: Command): void {
     .command("compose")
     .description("compose WebAssembly components with a WAC document (compatible with `wac compose`)")
     .argument("<file>", "the WAC document (.wac)")
-    .option("-d, --dep <PKG=PATH>", "use PATH (.wasm, .wat, a WIT directory or .wit file) for the unversioned package PKG; repeatable", (v: string, prev: Map<string, string>) => parseDepFlag(v, prev), new Map<string, string>())
+    .option("-d, --dep <PKG=PATH>", "use PATH (.wasm, .wat, a WIT directory or .wit file) for the unversioned package PKG; repeatable", (v: string, prev: Map<string, string> | undefined) => parseDepFlag(v, prev ?? new Map()))
     .option("--deps-dir <DIR>", "directory holding dependencies as ns/name(.wasm|.wat|/) and ns/name/VERSION(.wasm|.wat|/)", "deps")
     .option("-i, --import-dependencies", "import dependencies (`unlocked-dep=<ns:name>`) instead of defining them in the output")
     .option("--no-validate", "do not validate the composed component with wasm-tools")
     .option("-t, --wat", "write the WebAssembly text format instead of the binary")
     .option("-o, --output <OUT>", "output file (written atomically); default stdout")
     .option("--json", "print a JSON summary (output, size, digest) on stdout; requires -o")
-    .action(async (file: string, o: { dep: Map<string, string>; depsDir: string; importDependencies?: boolean; validate: boolean; wat?: boolean; output?: string; json?: boolean }) => {
+    .action(async (file: string, o: { dep?: Map<string, string>; depsDir: string; importDependencies?: boolean; validate: boolean; wat?: boolean; output?: string; json?: boolean }) => {
       if (o.json && o.output === undefined) throw new UsageError("--json needs -o/--output: stdout cannot carry both the component and the summary", "BAD_FLAGS");
       if (o.output === undefined && !o.wat && process.stdout.isTTY) {
         throw new UsageError("refusing to write a binary component to a terminal: use -o OUT or -t/--wat", "BAD_FLAGS");
       }
-      const bytes = await composeFile({ file, deps: o.dep, depsDir: o.depsDir, importDependencies: o.importDependencies === true, validate: o.validate });
+      const bytes = await composeFile({ file, deps: o.dep ?? new Map(), depsDir: o.depsDir, importDependencies: o.importDependencies === true, validate: o.validate });
       const data: string | Uint8Array = o.wat ? await printWat(bytes) : bytes;
       if (o.output === undefined) {
         await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));

@@ -231,14 +231,14 @@ describe.skipIf(!ready)("example components (CLI, no Bazel)", () => {
     }
   }, 200_000);
 
-  it.each(Object.keys(APPS))("%s: wasm-oci compose with the example's WAC, then it answers", async (appName, ctx) => {
+  it.for(Object.keys(APPS))("%s: wasm-oci compose with the example's WAC, then it answers", { timeout: 200_000 }, async (appName, ctx) => {
     const app = APPS[appName]!;
     const wac = await app.wac();
     const file = tmp.path(`${appName}.wac`);
     await writeFile(file, wac);
     const out = tmp.path(`${appName}.wasm`);
     const deps = Object.entries(app.deps).flatMap(([pkg, c]) => ["--dep", `${pkg}=${wasm[c]!}`]);
-    const r = await runCli(["compose", file, ...deps, "-o", out], { timeoutMs: 90_000 });
+    const r = await runCli(["compose", file, ...deps, "-o", out], { timeoutMs: 60_000 });
     if (r.code !== 0 && /NOT_IMPLEMENTED/.test(r.stderr)) {
       // The composer's encoder is another issue's work in progress; the nesting test above covers the wiring meanwhile.
       console.warn(`[examples] ${appName}: wasm-oci compose is not implemented yet: ${r.stderr.trim()}`);
@@ -249,7 +249,7 @@ describe.skipIf(!ready)("example components (CLI, no Bazel)", () => {
       const run = await runCli(["run", out, "--invoke", invoke, "--expect", JSON.stringify(answer)], { timeoutMs: 90_000 });
       expect(run.code, `${appName} ${invoke}: ${run.stderr}`).toBe(0);
     }
-  }, 200_000);
+  });
 
   it("component new: bad WAT is a usage error at file:line:col, a module that misses the world's exports is refused, nothing is written", async () => {
     await writeFile(tmp.path("bad.wat"), "(module\n  (func $x (result i32) i32.const))\n");

@@ -51,7 +51,7 @@ def _wasm_oci_toolchain_repo_impl(rctx):
 
     # The bundle keeps @bytecodealliance/jco-transpile external; node resolves it from the real
     # path of the bundle, i.e. from this checkout's node_modules, also inside the sandbox.
-    root = rctx.path(rctx.attr._package_json).dirname
+    root = rctx.path(Label("//:package.json")).dirname
     bundle = root.get_child("tools").get_child("dist").get_child("wasm-oci.mjs")
     if not bundle.exists:
         fail("wasm_oci toolchain: %s is missing; run `pnpm install && pnpm build` in %s" % (bundle, root))
@@ -67,7 +67,6 @@ wasm_oci_toolchain_repository = repository_rule(
     doc = "Makes a repository with a wasm-oci toolchain that runs the local CLI bundle with the machine's node.",
     attrs = {
         "node_path": attr.string(doc = "Absolute path of node; default: WASM_OCI_NODE, then `node` on PATH."),
-        "_package_json": attr.label(default = Label("//:package.json"), allow_single_file = True),
     },
     environ = ["WASM_OCI_NODE", "PATH"],
     # The bundle is rebuilt outside Bazel (pnpm build); re-check it on every fetch.

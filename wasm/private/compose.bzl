@@ -17,9 +17,16 @@ def _package_name(owner, key, given, default_ns):
 def generated_composition(package, instances):
     """A WAC document that instantiates every component and wires them by name, like `wac plug`.
 
-    `instances` is a list of (variable, package name) in instantiation order: each component's
-    imports are satisfied by the exports of the components before it (`...var` spreads), the rest
-    become imports of the composition (`...`). The last component's exports are exported.
+    Each component's imports are satisfied by the exports of the components before it
+    (`...var` spreads), the rest become imports of the composition (`...`). The last
+    component's exports are exported.
+
+    Args:
+        package: the package line's name (`ns:name`).
+        instances: list of (variable, package name) in instantiation order.
+
+    Returns:
+        The WAC source text.
     """
     lines = ["package %s;" % package, ""]
     seen = []
@@ -144,6 +151,16 @@ wac_compose_with_oci_rule = rule(
 )
 
 def invert_components(macro, name, components):
+    """Turns key -> label into label -> key for a label_keyed_string_dict (Bazel 4 has no string_keyed_label_dict).
+
+    Args:
+        macro: macro name for messages.
+        name: target name for messages.
+        components: dict key -> label.
+
+    Returns:
+        dict label -> key.
+    """
     inverted = {}
     for key, label in components.items():
         if label in inverted:
@@ -152,7 +169,14 @@ def invert_components(macro, name, components):
     return inverted
 
 def wac_compose_with_oci(name, local_components = {}, oci_components = {}, **kwargs):
-    """Composes `local_components` (key -> label) and `oci_components` (key -> reference)."""
+    """Composes local components and components pulled from OCI registries.
+
+    Args:
+        name: target name.
+        local_components: dict key -> label of a local component.
+        oci_components: dict key -> OCI reference.
+        **kwargs: attributes of wac_compose_with_oci_rule (see docs/rules.md).
+    """
     wac_compose_with_oci_rule(
         name = name,
         local_component_labels = invert_components("wac_compose_with_oci", name, local_components),
@@ -161,7 +185,16 @@ def wac_compose_with_oci(name, local_components = {}, oci_components = {}, **kwa
     )
 
 def wac_microservices_app(name, frontend_component, services = {}, registry_config = None, verify_signatures = False, **kwargs):
-    """A frontend (local) wired to services pulled from registries (key -> reference)."""
+    """A frontend (local) wired to services pulled from registries.
+
+    Args:
+        name: target name.
+        frontend_component: label of the local frontend component.
+        services: dict key -> OCI reference.
+        registry_config: a wkg_registry_config target.
+        verify_signatures: verify every pulled service (needs public_key in kwargs).
+        **kwargs: further wac_compose_with_oci attributes.
+    """
     wac_compose_with_oci(
         name = name,
         local_components = {"frontend": frontend_component},
@@ -172,7 +205,14 @@ def wac_microservices_app(name, frontend_component, services = {}, registry_conf
     )
 
 def wac_distributed_system(name, components = {}, composition = None, **kwargs):
-    """`components = {"local": {key: label}, "oci": {key: reference}}` composed by `composition`."""
+    """Composes local and OCI components described by one dict.
+
+    Args:
+        name: target name.
+        components: `{"local": {key: label}, "oci": {key: reference}}`.
+        composition: WAC source; default: generated (see wac_compose_with_oci).
+        **kwargs: further wac_compose_with_oci attributes.
+    """
     for k in components:
         if k not in ["local", "oci"]:
             fail("wac_distributed_system %s: components has key \"%s\"; expected \"local\" and/or \"oci\"" % (name, k))

@@ -6,7 +6,16 @@ load(":validate.bzl", "looks_like_secret")
 _SIGNING = ["required", "optional"]
 
 def public_key_file(target, owner, what):
-    """The public key File of a wasm_keygen target or of a single-file target."""
+    """The public key File of a wasm_keygen target or of a single-file target.
+
+    Args:
+        target: the key target.
+        owner: "rule //label" for messages.
+        what: attribute description for messages.
+
+    Returns:
+        The public key File.
+    """
     if WasmKeyPairInfo in target:
         return target[WasmKeyPairInfo].public_key
     files = target[DefaultInfo].files.to_list()
@@ -97,7 +106,13 @@ wasm_security_policy_rule = rule(
 )
 
 def wasm_security_policy(name, keys = {}, **kwargs):
-    """Security policy; `keys` maps a key name to a wasm_keygen target or a public key file."""
+    """Writes a security policy JSON.
+
+    Args:
+        name: target name.
+        keys: dict key name -> wasm_keygen target or public key file.
+        **kwargs: attributes of wasm_security_policy_rule (see docs/rules.md).
+    """
     inverted = {}
     for key_name, label in keys.items():
         if label in inverted:

@@ -2,7 +2,7 @@
 
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
 load(":policy.bzl", "public_key_file")
-load(":toolchain.bzl", "HERMETIC_ENV", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_tool")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_tool")
 load(":validate.bzl", "is_host")
 
 def _is_digest(s):
@@ -14,7 +14,14 @@ def _is_digest(s):
     return True
 
 def split_reference(ref):
-    """"host/repo[:tag][@digest]" -> (host, repository, tag, digest)."""
+    """Splits a reference.
+
+    Args:
+        ref: `[oci://]host/repo[:tag][@digest]`.
+
+    Returns:
+        (host, repository, tag, digest); missing parts are "".
+    """
     digest = ""
     if "@" in ref:
         ref, digest = ref.split("@", 1)
@@ -31,7 +38,15 @@ def split_reference(ref):
     return host, path, tag, digest
 
 def registry_name_for_host(config_info, host):
-    """The registry config name that serves `host`, or the host itself."""
+    """Finds the registry config name that serves `host`.
+
+    Args:
+        config_info: WasmRegistryConfigInfo or None.
+        host: registry host[:port].
+
+    Returns:
+        The registry name, or the host itself when no entry serves it.
+    """
     if config_info:
         for name, h in config_info.registries.items():
             if h == host:
@@ -39,7 +54,16 @@ def registry_name_for_host(config_info, host):
     return host
 
 def resolve_reference(owner, attr, config_info):
-    """Builds (reference without digest, digest, registry name, component name) from attributes."""
+    """Builds the reference to pull from the rule's attributes.
+
+    Args:
+        owner: "rule //label" for error messages.
+        attr: ctx.attr of a wasm_component_from_oci.
+        config_info: WasmRegistryConfigInfo or None.
+
+    Returns:
+        (reference without digest, digest, registry name, component name).
+    """
     if attr.image_ref:
         host, repo, tag, digest = split_reference(attr.image_ref)
         if not host or not repo:
@@ -73,7 +97,25 @@ def resolve_reference(owner, attr, config_info):
     return ref, digest, registry, component
 
 def pull_component(ctx, owner, name, ref, digest, registry, component, config_info, policy_info, verify_key, openssh, label_for_hint):
-    """Declares the actions that pull `ref` and gate it; returns (wasm File, metadata File)."""
+    """Declares the actions that pull `ref` and gate it by signature and policy.
+
+    Args:
+        ctx: rule context.
+        owner: "rule //label" for messages.
+        name: base name of the outputs.
+        ref: reference without digest.
+        digest: pinned manifest digest or "".
+        registry: registry name the policy matches.
+        component: component name the policy matches.
+        config_info: WasmRegistryConfigInfo or None.
+        policy_info: WasmSecurityPolicyInfo or None.
+        verify_key: public key File to verify the signature with, or None.
+        openssh: the key is an OpenSSH key.
+        label_for_hint: label printed in the buildozer hint of tag-only pulls.
+
+    Returns:
+        (wasm File, metadata File): the wasm exists only if every check passed.
+    """
     stages = []
     if verify_key:
         stages.append("verify")

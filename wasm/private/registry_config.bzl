@@ -39,7 +39,16 @@ def _env_field(owner, n, fields, index, what):
     return v
 
 def parse_registry_entry(owner, n, entry):
-    """Parses "name|host|type[|auth...]" into (registry dict, [env var names])."""
+    """Parses one "name|host|type[|auth...]" entry; fails naming the entry and the field.
+
+    Args:
+        owner: "rule //label" for error messages.
+        n: index of the entry.
+        entry: the entry string.
+
+    Returns:
+        (registry dict of the CLI's config, list of environment variable names it reads).
+    """
     fields = entry.split("|")
     if len(fields) < 3:
         fail("%s: registries[%d] \"%s\": expected \"name|host|type[|auth...]\" (at least 3 fields separated by |), got %d" % (owner, n, entry, len(fields)))
@@ -121,7 +130,21 @@ def parse_registry_entry(owner, n, entry):
     return reg, env
 
 def build_registry_config(owner, registries, default_registry = "", enable_mirror_fallback = True, cache_dir = "", timeout_seconds = 60, insecure = [], mirrors = {}):
-    """Returns (config dict, env var names). Fails at analysis time on any malformed entry."""
+    """Builds the CLI's registry config; fails at analysis time on any malformed entry.
+
+    Args:
+        owner: "rule //label" for error messages.
+        registries: entry strings.
+        default_registry: name of the default registry or "".
+        enable_mirror_fallback: try mirrors when the primary fails.
+        cache_dir: blob cache directory or "".
+        timeout_seconds: per-request timeout.
+        insecure: names of plain-HTTP registries.
+        mirrors: registry name -> list of mirror hosts.
+
+    Returns:
+        (config dict, list of environment variable names holding credentials).
+    """
     if not registries:
         fail("%s: registries must list at least one \"name|host|type[|auth...]\" entry" % owner)
     regs = []

@@ -4,6 +4,14 @@ load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci")
 
 def component_file(target):
+    """The component File of a target.
+
+    Args:
+        target: a target with WasmComponentInfo or exactly one .wasm file.
+
+    Returns:
+        The .wasm File.
+    """
     if WasmComponentInfo in target:
         return target[WasmComponentInfo].wasm
     files = [f for f in target[DefaultInfo].files.to_list() if f.extension == "wasm"]

@@ -146,8 +146,14 @@ def shell_quote(s):
 def write_launcher(ctx, output, argv, extra_runfiles = []):
     """Writes an executable shell script that runs `wasm-oci argv... "$@"` from runfiles.
 
-    `argv` items are literal strings (runfiles-relative paths already resolved by the caller).
-    Returns the runfiles the script needs.
+    Args:
+        ctx: rule context.
+        output: the script File.
+        argv: literal arguments (runfiles-relative paths already resolved by the caller).
+        extra_runfiles: Files the arguments name.
+
+    Returns:
+        The runfiles the script needs.
     """
     tc = wasm_oci_tool(ctx)
     launch = " ".join([shell_quote(p) for p in tc.launch])

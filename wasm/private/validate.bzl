@@ -11,6 +11,14 @@ _DIGITS = "0123456789"
 _SECRET_PREFIXES = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "AKIA", "ASIA", "xox", "eyJ", "npm_", "dckr_pat_"]
 
 def is_env_name(s):
+    """Whether `s` is a valid environment variable name.
+
+    Args:
+        s: the string to check.
+
+    Returns:
+        True for `[A-Za-z_][A-Za-z0-9_]*`.
+    """
     if not s or s[0] in _DIGITS:
         return False
     for c in s.elems():
@@ -19,7 +27,14 @@ def is_env_name(s):
     return True
 
 def looks_like_secret(s):
-    """True for strings that look like a credential rather than the name of a variable."""
+    """Whether `s` looks like a credential rather than the name of a variable.
+
+    Args:
+        s: the string to check.
+
+    Returns:
+        True for well-known token prefixes and long mixed letter/digit runs.
+    """
     for p in _SECRET_PREFIXES:
         if s.startswith(p):
             return True
@@ -39,7 +54,14 @@ def looks_like_secret(s):
     return False
 
 def is_host(s):
-    """host[:port] with the characters registries use."""
+    """Whether `s` is host[:port] with the characters registries use.
+
+    Args:
+        s: the string to check.
+
+    Returns:
+        True when it can be a registry host.
+    """
     if not s:
         return False
     for c in s.elems():
@@ -50,7 +72,14 @@ def is_host(s):
     return True
 
 def is_kebab(s):
-    """A WIT/WAC identifier: lowercase words joined by single dashes."""
+    """Whether `s` is a WIT/WAC identifier: lowercase words joined by single dashes.
+
+    Args:
+        s: the string to check.
+
+    Returns:
+        True for kebab-case identifiers.
+    """
     if not s or s[0] == "-" or s[-1] == "-" or "--" in s:
         return False
     for c in s.elems():
@@ -59,7 +88,14 @@ def is_kebab(s):
     return s[0] in _LOWER
 
 def to_kebab(s):
-    """`auth_service` / `AuthService` -> `auth-service`."""
+    """Converts `auth_service` / `AuthService` to `auth-service`.
+
+    Args:
+        s: a dict key or target name.
+
+    Returns:
+        The kebab-case form.
+    """
     out = ""
     for c in s.elems():
         if c in _UPPER:

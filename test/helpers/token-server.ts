@@ -11,8 +11,10 @@
  * It speaks both flavours a client may use:
  *  - GET  /token?service=S&scope=repository:NAME:pull,push[&offline_token=true] with optional
  *    Basic credentials: answers {token, access_token, expires_in, issued_at[, refresh_token]}.
- *  - POST /token (form) grant_type=password (username, password) or grant_type=refresh_token
- *    (refresh_token): answers {access_token, token, expires_in, scope[, refresh_token]}.
+ *  - POST /token (form) grant_type=password (username, password), grant_type=refresh_token
+ *    (refresh_token) or grant_type=client_credentials (client_id/client_secret in the body or as
+ *    Basic; users double as OAuth2 clients): answers {access_token, token, expires_in, scope[,
+ *    refresh_token]}. The `scope` parameter may hold several space-separated scopes.
  * Bad credentials or an unknown refresh token get 401. Known users get every action their scope
  * asks for (unless `grant` says otherwise); anonymous requests get pull only or nothing
  * (`anonymous`).
@@ -171,6 +173,19 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       } else if (grant === "refresh_token") {
         user = refreshTokens.get(params.get("refresh_token") ?? "");
         authOk = user !== undefined;
+      } else if (grant === "client_credentials") {
+        // OAuth2 client credentials, in the body or as HTTP Basic (RFC 6749 section 2.3.1).
+        let id = params.get("client_id") ?? undefined;
+        let secret = params.get("client_secret") ?? undefined;
+        const auth = req.headers.authorization;
+        if (auth?.startsWith("Basic ")) {
+          const decoded = Buffer.from(auth.slice(6), "base64").toString("utf8");
+          const i = decoded.indexOf(":");
+          id = decodeURIComponent(i < 0 ? decoded : decoded.slice(0, i));
+          secret = decodeURIComponent(i < 0 ? "" : decoded.slice(i + 1));
+        }
+        user = id;
+        authOk = id !== undefined && users[id] !== undefined && users[id] === secret;
       } else {
         authOk = false;
       }

@@ -118,6 +118,34 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     expectNoSecret(r.stdout + r.stderr, "alice", "s3cret-alice-pw!");
   });
 
+  it("containers auth.json in $XDG_RUNTIME_DIR and $REGISTRY_AUTH_FILE are discovered", async () => {
+    for (const where of ["xdg", "registry-auth-file"] as const) {
+      const env = hermeticEnv(tmp.path(`authjson-${where}`));
+      const file = where === "xdg" ? `${env["XDG_RUNTIME_DIR"]}/containers/auth.json` : tmp.path(`authjson-${where}/elsewhere/auth.json`);
+      await writeJson(file, { auths: { [reg.host]: { auth: Buffer.from("bob:bob-pw-2").toString("base64") } } });
+      const out = tmp.path(`out/authjson-${where}.wasm`);
+      const r = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], {
+        env: where === "xdg" ? env : { ...env, REGISTRY_AUTH_FILE: file },
+      });
+      expect(r.code, `${where}: ${r.stderr}`).toBe(0);
+      expect(bytesId(await readFile(out))).toBe(bytesId(comp));
+    }
+  });
+
+  it("Docker config credsStore runs the store's helper when no auths entry matches", async () => {
+    const env = hermeticEnv(tmp.path("store"));
+    const bin = tmp.path("store/bin");
+    const helper = await writeFixture(bin, "docker-credential-wasmocistore", Buffer.from(
+      ["#!/bin/sh", '[ "$1" = get ] || exit 1', "read -r server", `printf '{"ServerURL":"%s","Username":"bob","Secret":"bob-pw-2"}\\n' "$server"`, ""].join("\n"),
+    ));
+    await chmod(helper, 0o755);
+    await writeJson(`${env["DOCKER_CONFIG"]}/config.json`, { auths: { "other.example:5000": { auth: "eDp5" } }, credsStore: "wasmocistore" });
+    const out = tmp.path("out/store.wasm");
+    const r = await runCli(["pull", `${reg.host}/auth/core:v1`, "-o", out, ...freshCacheArgs(tmp.dir)], { env: { ...env, PATH: `${bin}:${process.env["PATH"] ?? ""}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(bytesId(await readFile(out))).toBe(bytesId(core));
+  });
+
   it("--verbose logs requests without any credential", async () => {
     const env = envWith("alice", "s3cret-alice-pw!");
     const out = tmp.path("out/verbose.wasm");
@@ -241,6 +269,28 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], { env: hermeticEnv(tmp.dir) });
     expect(r.code, r.stderr).toBe(0);
     expect(bytesId(await readFile(out))).toBe(bytesId(comp));
+    expectNoSecret(r.stdout + r.stderr, bot, botToken);
+  });
+
+  it("oauth2_env with token_url: a client-credentials access token is accepted by the registry", async () => {
+    const ts = reg.tokenServer;
+    if (ts === undefined) throw new Error("no token server");
+    const cfg = await cfgFor("oauth2", reg, {
+      type: "oauth2_env",
+      client_id_env: "OAUTH_CLIENT_ID",
+      client_secret_env: "OAUTH_CLIENT_SECRET",
+      token_url: ts.realm,
+      scope: "repository:tok/app:pull",
+    });
+    const before = ts.requests.length;
+    const out = tmp.path("out/oauth2.wasm");
+    const r = await runCli(["pull", `${reg.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], {
+      env: hermeticEnv(tmp.dir, { OAUTH_CLIENT_ID: bot, OAUTH_CLIENT_SECRET: botToken }),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
+    const grants = ts.requests.slice(before);
+    expect(grants.some((q) => q.grant === "client_credentials" && q.user === bot && q.status === 200)).toBe(true);
     expectNoSecret(r.stdout + r.stderr, bot, botToken);
   });
 

@@ -31,11 +31,11 @@ field() {{ grep -o "\\"$1\\": *\\"[^\\"]*\\"" "$2" | head -n 1 | sed 's/.*: *"\\
 record() {{
   # record REGISTRY DECISION_FILE CODE
   decision=deny; [ "$(cat "$3")" = 0 ] && decision=allow
-  rule=$(field rule "$2"); key=$(field key_id "$2"); [ -n "$key" ] || key=$(field key "$2")
+  rule=$(field rule "$2"); key=$(field keyId "$2"); key_name=$(field verifiedKey "$2")
   now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   mkdir -p "$(dirname "$audit")"
-  printf '{{"time":"%s","component":"%s","digest":"%s","registry":"%s","policy_rule":"%s","decision":"%s","key_id":"%s","target":"%s","dry_run":%s}}\\n' \\
-    "$now" {component} "$digest" "$1" "$rule" "$decision" "$key" {label_q} "$([ "$dry_run" = 1 ] && echo true || echo false)" >> "$audit"
+  printf '{{"time":"%s","component":"%s","digest":"%s","registry":"%s","policy_rule":"%s","decision":"%s","key_id":"%s","key_name":"%s","target":"%s","dry_run":%s}}\\n' \\
+    "$now" {component} "$digest" "$1" "$rule" "$decision" "$key" "$key_name" {label_q} "$([ "$dry_run" = 1 ] && echo true || echo false)" >> "$audit"
   [ "$decision" = allow ]
 }}
 """

@@ -4,7 +4,7 @@
  * through the content-addressed cache, so a second pull of the same digest sends no blob request.
  */
 import { once } from "node:events";
-import { rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openAtomic, writeFileAtomic, type AtomicFile } from "../util/atomic-write.ts";
@@ -247,16 +247,42 @@ export class Puller {
   }
 }
 
-/** openAtomic, but an unwritable location fails here instead of as an unhandled stream error. */
+/**
+ * openAtomic, but an unwritable location fails here instead of as an unhandled stream error, and
+ * commit() waits for every queued write and refuses to rename a file a write failed on (writes
+ * are queued without waiting for each one, see MAX_WRITE_BACKLOG). abort() still removes the
+ * temp file.
+ */
 async function openOutput(path: string): Promise<AtomicFile> {
   const file = await openAtomic(path);
+  let failure: unknown;
+  file.stream.on("error", (e) => {
+    failure ??= e;
+  });
   try {
     await once(file.stream, "open");
   } catch (e) {
     await file.abort().catch(() => undefined);
     throw e;
   }
-  return file;
+  return {
+    tempPath: file.tempPath,
+    stream: file.stream,
+    async commit() {
+      if (failure === undefined) {
+        // end()'s callback runs once every queued write has landed (or with the write's error).
+        await new Promise<void>((resolve) =>
+          (file.stream.end as (cb: (err?: Error | null) => void) => void).call(file.stream, (err) => {
+            if (err) failure ??= err;
+            resolve();
+          }),
+        );
+      }
+      if (failure !== undefined) throw failure;
+      await rename(file.tempPath, path);
+    },
+    abort: () => file.abort(),
+  };
 }
 
 class NoCache {

@@ -117,6 +117,43 @@ describe.skipIf(!registryAvailable())("oci formats and bad input", () => {
       expect(await r.files()).toEqual([]);
     });
 
+    it("two wasm layers (the CNCF layout allows exactly one): exit 1, says so, no output", async () => {
+      const core = Buffer.from(await coreModule());
+      await pushRawArtifact(reg, "bad/twolayers", "v1", comp, { extraLayers: [{ mediaType: "application/wasm", bytes: core }] });
+      const r = await pull(`${reg.host}/bad/twolayers:v1`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/layer/i);
+      expect(await r.files()).toEqual([]);
+    });
+
+    it("a Docker manifest list without a wasm manifest lists what it found", async () => {
+      const imgConfig = Buffer.from(JSON.stringify({ architecture: "arm64", os: "linux" }));
+      const imgLayer = Buffer.from("pretend tarball");
+      const img = {
+        schemaVersion: 2,
+        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+        config: { mediaType: "application/vnd.docker.container.image.v1+json", digest: await putBlob(reg, "bad/list", imgConfig), size: imgConfig.length },
+        layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: await putBlob(reg, "bad/list", imgLayer), size: imgLayer.length }],
+      };
+      const imgBytes = Buffer.from(JSON.stringify(img));
+      const imgDigest = await putManifest(reg, "bad/list", sha256(imgBytes), imgBytes, "application/vnd.docker.distribution.manifest.v2+json");
+      const list = {
+        schemaVersion: 2,
+        mediaType: "application/vnd.docker.distribution.manifest.list.v2+json",
+        // Two entries, so "take the only manifest" does not apply.
+        manifests: [
+          { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: imgDigest, size: imgBytes.length, platform: { architecture: "arm64", os: "linux" } },
+          { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: imgDigest, size: imgBytes.length, platform: { architecture: "amd64", os: "linux" } },
+        ],
+      };
+      await putManifest(reg, "bad/list", "v1", list, "application/vnd.docker.distribution.manifest.list.v2+json");
+      const r = await pull(`${reg.host}/bad/list:v1`);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("linux/arm64");
+      expect(r.stderr).toContain("linux/amd64");
+      expect(await r.files()).toEqual([]);
+    });
+
     it("a manifest with no layers: exit 1, says so, no output", async () => {
       const config = Buffer.from("{}");
       const configDigest = await putBlob(reg, "bad/empty", config);
@@ -203,6 +240,16 @@ describe.skipIf(!registryAvailable())("oci formats and bad input", () => {
       const r = await pull(`${reg.host}/formats/docker:v1`, ["--digest", "md5:abc"]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/digest/i);
+    });
+
+    it("a reference digest and a different --digest", async () => {
+      const a = `sha256:${"a".repeat(64)}`;
+      const b = `sha256:${"b".repeat(64)}`;
+      const r = await pull(`${reg.host}/formats/docker@${a}`, ["--digest", b]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(a);
+      expect(r.stderr).toContain(b);
+      expect(await r.files()).toEqual([]);
     });
 
     it("pull without -o, push without a reference, an unknown flag", async () => {

@@ -88,6 +88,20 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("oci interop with skopeo", 
     expect(bytesId(await readFile(out))).toBe(bytesId(comp));
   });
 
+  it("image --tar writes an OCI archive that skopeo reads (oci-archive:), digests kept", async () => {
+    const tar = tmp.path("archive/app.tar");
+    const img = await runCli(["image", compPath, "-o", tmp.path("archive/layout"), "--tag", "v3", "--tar", tar], { env });
+    expect(img.code, img.stderr).toBe(0);
+    const layoutDigest = await layoutDigestForTag(tmp.path("archive/layout"), "v3");
+    const copy = await skopeo("copy", "--dest-tls-verify=false", `oci-archive:${tar}:v3`, `docker://${reg.host}/interop/fromtar:v3`);
+    expect(copy.code, copy.stderr).toBe(0);
+    expect((await getManifest(reg, "interop/fromtar", "v3")).digest).toBe(layoutDigest);
+    const out = tmp.path("out/from-tar.wasm");
+    const r = await runCli(["pull", `${reg.host}/interop/fromtar:v3`, "-o", out, "--digest", layoutDigest as string, ...freshCacheArgs(tmp.dir)], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(bytesId(await readFile(out))).toBe(bytesId(comp));
+  });
+
   it("a layout written by another tool (wasm-to-oci media types): skopeo copies it in, wasm-oci pulls it", async () => {
     const core = Buffer.from(await coreModule());
     const layout = tmp.path("foreign-layout");

@@ -177,6 +177,15 @@ describe("split modules and partial verification", () => {
   });
 });
 
+describe("input files", () => {
+  it("a missing file or a directory is a usage error naming the path", async () => {
+    await expect(verifyFile("/nonexistent/x.wasm", [alice.publicKey])).rejects.toMatchObject({ code: "INPUT_FILE", exitCode: 2, message: expect.stringContaining("/nonexistent/x.wasm") });
+    const dir = await tempDir("input");
+    await expect(signFile(dir, join(dir, "out.wasm"), { secretKey: alice })).rejects.toMatchObject({ code: "INPUT_FILE" });
+    expect(existsSync(join(dir, "out.wasm"))).toBe(false);
+  });
+});
+
 describe("attach and detach in memory", () => {
   it("round-trips and refuses garbage signature data", async () => {
     const r = await signBytes(smallModule(), { secretKey: alice });

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
+import { UsageError, WasmOciError } from "../util/errors.ts";
 
 /**
  * Random access to a module's bytes, either in memory or in a file. Large files are never
@@ -39,6 +40,7 @@ class FileSource implements ByteSource {
   constructor(
     private readonly fh: FileHandle,
     readonly size: number,
+    private readonly path: string,
   ) {}
 
   async read(pos: number, length: number): Promise<Uint8Array> {
@@ -75,7 +77,7 @@ class FileSource implements ByteSource {
     let done = 0;
     while (done < into.length) {
       const { bytesRead } = await this.fh.read(into, done, into.length - done, pos + done);
-      if (bytesRead === 0) throw new Error(`file shrank while reading at offset ${pos + done}`);
+      if (bytesRead === 0) throw new WasmOciError("INPUT_CHANGED", `${this.path} shrank while being read (at offset ${pos + done})`);
       done += bytesRead;
     }
   }
@@ -86,10 +88,17 @@ class FileSource implements ByteSource {
 }
 
 export async function fileSource(path: string): Promise<ByteSource> {
-  const fh = await open(path, "r");
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`, "INPUT_FILE");
+  }
   try {
     const st = await fh.stat();
-    return new FileSource(fh, st.size);
+    if (!st.isFile()) throw new UsageError(`cannot read ${path}: not a regular file`, "INPUT_FILE");
+    return new FileSource(fh, st.size, path);
   } catch (e) {
     await fh.close();
     throw e;

@@ -6,11 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { printResult } from "../output.ts";
 import { UsageError } from "../../util/errors.ts";
-import { writeImageLayout } from "../../oci/layout.ts";
-import { writeLayoutTar } from "../../oci/layout-tar.ts";
 import { tagProblem } from "../../oci/reference.ts";
-import { buildWasmImage, createdTimestamp, parseAnnotations } from "../../oci/wasm-image.ts";
-import { loadRegistryConfig } from "../../config/registry-config.ts";
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -27,6 +23,11 @@ export function register(program: Command): void {
     .option("--json", "print {digest, size, config, layer, ...} as one JSON document")
     .action(
       async (input: string, o: { output?: string; tag: string[]; annotation: string[]; tar?: string; registryConfig?: string; json?: boolean }) => {
+        // Loaded on use: other commands need not pay for packaging code at startup.
+        const { buildWasmImage, createdTimestamp, parseAnnotations } = await import("../../oci/wasm-image.ts");
+        const { writeImageLayout } = await import("../../oci/layout.ts");
+        const { writeLayoutTar } = await import("../../oci/layout-tar.ts");
+        const { loadRegistryConfig } = await import("../../config/registry-config.ts");
         if (o.output === undefined && o.tar === undefined) throw new UsageError("image: give -o LAYOUT_DIR, --tar OUT.tar, or both", "MISSING_OUTPUT");
         for (const t of o.tag) {
           const problem = tagProblem(t);

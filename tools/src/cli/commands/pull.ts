@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { printResult } from "../output.ts";
 import { parseDigest } from "../../util/digest.ts";
-import { pull } from "../../oci/pull.ts";
 
 export function register(program: Command): void {
   program
@@ -15,6 +14,8 @@ export function register(program: Command): void {
     .option("--cache-dir <dir>", "content-addressed cache (default: registry config cache_dir, else $XDG_CACHE_HOME/wasm-oci)")
     .option("--json", "print the metadata as one JSON document")
     .action(async (ref: string, o: { output: string; digest?: string; registryConfig?: string; metadata?: string; cacheDir?: string; json?: boolean }) => {
+      // Loaded on use: other commands need not pay for the registry client at startup.
+      const { pull } = await import("../../oci/pull.ts");
       const result = await pull({
         reference: ref,
         output: o.output,

@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import { printResult } from "../output.ts";
-import { push } from "../../oci/push.ts";
-import { parseAnnotations } from "../../oci/wasm-image.ts";
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -23,6 +21,9 @@ export function register(program: Command): void {
         ref: string,
         o: { tag: string[]; annotation: string[]; registryConfig?: string; mountFrom?: string; dryRun?: boolean; json?: boolean },
       ) => {
+        // Loaded on use: other commands need not pay for the registry client at startup.
+        const { push } = await import("../../oci/push.ts");
+        const { parseAnnotations } = await import("../../oci/wasm-image.ts");
         const result = await push({
           source,
           reference: ref,

@@ -151,9 +151,17 @@ describe.skipIf(!registryAvailable())("oci auth: htpasswd (bcrypt)", () => {
     const out = tmp.path("out/verbose.wasm");
     const r = await runCli(["--verbose", "pull", `${reg.host}/auth/app:v1`, "-o", out, "--registry-config", basicEnvConfig], { env });
     expect(r.code, r.stderr).toBe(0);
-    // It did log requests (so the redaction check below means something).
-    expect(r.stderr).toMatch(/GET\s+\S*\/v2\/auth\/app\/manifests\/v1/);
+    // It did log requests, with method, URL, status and timing (so the redaction check means something).
+    expect(r.stderr).toMatch(/GET\s+http:\/\/\S+\/v2\/auth\/app\/manifests\/v1\s+200\s+\d+\s*ms/);
+    expect(r.stderr).toMatch(new RegExp(`GET\\s+\\S+/v2/auth/app/blobs/sha256:[a-f0-9]{64}\\s+200`));
     expectNoSecret(r.stdout + r.stderr, "alice", "s3cret-alice-pw!");
+    // WASM_OCI_LOG=debug does the same as --verbose.
+    const viaEnv = await runCli(["pull", `${reg.host}/auth/app:v1`, "-o", tmp.path("out/verbose-env.wasm"), "--registry-config", basicEnvConfig, ...freshCacheArgs(tmp.dir)], {
+      env: { ...env, WASM_OCI_LOG: "debug" },
+    });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect(viaEnv.stderr).toMatch(/GET\s+http:\/\/\S+\/v2\/auth\/app\/manifests\/v1\s+200/);
+    expectNoSecret(viaEnv.stdout + viaEnv.stderr, "alice", "s3cret-alice-pw!");
   });
 
   it("wrong password: exit 1, names the registry and the sources tried, no secret, no output file", async () => {

@@ -171,6 +171,23 @@ describe.skipIf(!registryAvailable())("oci faults through a fault-injecting prox
     expect(await listFiles(r.outDir)).toEqual([]);
   });
 
+  it("a registry that does not answer: timeout_seconds bounds the wait, exit 1, nothing left", async () => {
+    const slowCfg = await writeJson(tmp.path("registries-slow.json"), {
+      registries: [{ name: "proxied", host: proxy.host, type: "oci", auth: { type: "basic_env", username_env: "FAULT_USER", password_env: "FAULT_PASS" } }],
+      timeout_seconds: 2,
+      retry: { max_attempts: 2, max_elapsed_seconds: 10 },
+    });
+    proxy.setRules([{ method: "GET", path: /\/manifests\/v1$/, nth: "all", action: { kind: "delay", ms: 15_000 } }]);
+    const outDir = tmp.path(`out-${++n}`);
+    const t0 = Date.now();
+    const r = await runCli(["pull", `${proxy.host}/faults/app:v1`, "-o", `${outDir}/app.wasm`, "--registry-config", slowCfg, ...freshCacheArgs(tmp.dir)], { env, timeoutMs: 60_000 });
+    const took = Date.now() - t0;
+    expect(r.code, r.stderr).toBe(1);
+    expect(took).toBeLessThan(14_000);
+    expect(r.stderr).toMatch(/time(d)? ?out|timeout/i);
+    expect(await listFiles(outDir)).toEqual([]);
+  });
+
   it("push: 503 on the upload start and on the manifest PUT are retried", async () => {
     const input = await writeFixture(tmp.dir, "in/push.wasm", await paddedComponent(1, "faults-push"));
     proxy.setRules([

@@ -298,6 +298,8 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
       const out = tmp.path("out/big.wasm");
       const r = await runCli(["pull", `${reg.host}/rt/big@${digest}`, "-o", out, ...fresh()], { env });
       expect(r.code, r.stderr).toBe(0);
+      // stderr is a pipe here, not a TTY: no progress bar (carriage returns, cursor escapes).
+      expect(r.stderr).not.toMatch(/\r|\x1b\[/);
       expect(bytesId(await readFile(out))).toBe(bytesId(big));
     } finally {
       proxy.clear();

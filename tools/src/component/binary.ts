@@ -131,7 +131,7 @@ export class Writer {
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 64);
     while (size < this.length + extra) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.length));

@@ -32,6 +32,8 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   let mathDigest: string;
   let math: Uint8Array;
   let haveSign = false;
+  let composeProblem: string | undefined;
+  let all: string[] = ["//..."];
 
   const inspect = async (ref: string) =>
     runCommand("skopeo", ["inspect", "--raw", "--tls-verify=false", `--creds=${reg.username}:${reg.password}`, `docker://${reg.host}/${ref}`], {
@@ -40,7 +42,8 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
 
 
   beforeAll(async () => {
-    ({ tmp, reg, bazel, math, mathDigest, haveSign } = await setupSuite());
+    ({ tmp, reg, bazel, math, mathDigest, haveSign, composeProblem, all } = await setupSuite());
+    if (composeProblem !== undefined) console.log(`[bazel] leaving out //compose/...: ${composeProblem}`);
   }, 180_000);
 
   afterAll(async () => {
@@ -56,7 +59,7 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   }, 120_000);
 
   it("builds //... (pulls, signatures, policy, compositions, images)", async () => {
-    const r = await bazel.run("build", ["//..."], { timeoutMs: 300_000 });
+    const r = await bazel.run("build", all, { timeoutMs: 300_000 });
     bin = await bazel.info("bazel-bin");
     expect(r.code, errors(r.stderr)).toBe(0);
     console.log(`[bazel] build //...: ${JSON.stringify(processCounts(r.stderr))}`);
@@ -77,10 +80,17 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
     expect(sha256(await readFile(join(bin, "math_by_tag.wasm")))).toBe(sha256(math));
   }, 120_000);
 
-  it("bazel test //...: compositions of local and OCI components run (wasm_component_test)", async () => {
-    const r = await bazel.run("test", ["//..."], { timeoutMs: 300_000 });
-    expect(r.code, r.stdout + r.stderr.slice(-6000)).toBe(0);
-    for (const t of ["app_test", "app_from_file_test", "microservices_test", "math_pinned_test"]) expect(r.stdout + r.stderr).toMatch(new RegExp(`//:${t}\\s+PASSED`));
+  it("bazel test //...: pulled components run (wasm_component_test)", async () => {
+    const r = await bazel.run("test", all, { timeoutMs: 300_000 });
+    expect(r.code, r.stdout + errors(r.stderr)).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/\/\/:math_pinned_test\s+PASSED/);
+  }, 320_000);
+
+  it("bazel test //compose/...: compositions of local and OCI components run (wasm_component_test)", async (ctx) => {
+    if (composeProblem !== undefined) ctx.skip();
+    const r = await bazel.run("test", ["//compose/..."], { timeoutMs: 300_000 });
+    expect(r.code, r.stdout + errors(r.stderr)).toBe(0);
+    for (const t of ["app_test", "app_from_file_test", "microservices_test"]) expect(r.stdout + r.stderr).toMatch(new RegExp(`//compose:${t}\\s+PASSED`));
   }, 320_000);
 
   it("a wasm_component_test fails when the result differs", async () => {
@@ -97,15 +107,17 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
 
   it("a tampered or unsigned OCI component under a policy that requires signatures fails the build", async (ctx) => {
     if (!haveSign) ctx.skip();
-    for (const [target, component] of [
+    const cases: Array<[string, string]> = [
       ["//:tampered_math", "signed-tampered"],
       ["//:unsigned_math", "signed-unsigned"],
-      ["//:app_tampered", "signed-tampered"],
-    ] as const) {
+    ];
+    // The policy check runs before composing, so this one needs no working compose.
+    cases.push(["//compose:app_tampered", "signed-tampered"]);
+    for (const [target, component] of cases) {
       const r = await bazel.run("build", [target]);
       expect(r.code, `${target} must fail`).not.toBe(0);
       expect(r.stderr).toContain(component);
-      expect(r.stderr).toContain(target.replace("//:", ""));
+      expect(r.stderr).toContain(target);
       expect(r.stderr).toMatch(/policy/i);
       console.log(`[bazel] ${target} denied:\n${r.stderr.split("\n").filter((l) => /ERROR|deny|policy/i.test(l)).slice(0, 6).join("\n")}`);
     }
@@ -219,14 +231,21 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   }, 120_000);
 
   it("reproducible: a second output base gives byte-identical layouts and compositions; --disk_cache then runs no action", async () => {
-    const targets = ["//:app", "//:app_image", "//:microservices", "//:math_pinned", "//:frontend_publish_image"];
+    const targets = ["//:math_pinned", "//:frontend_image", "//:registries", "//:policy"];
+    if (composeProblem === undefined) targets.push("//compose:app", "//compose:app_image", "//compose:microservices");
+    else console.log(`[bazel] reproducibility of compositions not checked: ${composeProblem}`);
     const base2 = tmp.path("base2");
     const cache = tmp.path("disk-cache");
     const first = await bazel.run("build", ["--disk_cache=" + cache, ...targets], { outputBase: base2, timeoutMs: 300_000 });
     expect(first.code, first.stderr.slice(-4000)).toBe(0);
     console.log(`[bazel] fresh output base with --disk_cache: ${JSON.stringify(processCounts(first.stderr))}`);
     const bin2 = await bazel.info("bazel-bin", base2);
-    const files = ["app.wasm", "microservices.wasm", "math_pinned.wasm", "app_image.digest", "frontend_publish_image.digest"];
+    const files = ["math_pinned.wasm", "frontend_image.digest", "registries.registry.json", "registries.config.toml", "policy.policy.json"];
+    const layoutDirs = ["frontend_image_layout"];
+    if (composeProblem === undefined) {
+      files.push("compose/app.wasm", "compose/microservices.wasm", "compose/app_image.digest", "compose/app.wac");
+      layoutDirs.push("compose/app_image_layout");
+    }
     const walk = async (root: string, rel = ""): Promise<string[]> => {
       const out: string[] = [];
       for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
@@ -237,7 +256,7 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
       return out.sort();
     };
     const layouts = [];
-    for (const dir of ["app_image_layout", "frontend_publish_image_layout"]) layouts.push(...(await walk(join(bin, dir))).map((p) => join(dir, p)));
+    for (const dir of layoutDirs) layouts.push(...(await walk(join(bin, dir))).map((p) => join(dir, p)));
     for (const f of [...files, ...layouts]) {
       expect(sha256(await readFile(join(bin2, f))), f).toBe(sha256(await readFile(join(bin, f))));
     }

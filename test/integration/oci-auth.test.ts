@@ -259,6 +259,25 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
     }
   });
 
+  it("--mount-from under token auth: asks for pull on the source repository so the registry really mounts (201)", async () => {
+    const proxy = await startFaultProxy(reg.host);
+    try {
+      const cfg = await writeJson(tmp.path("mount-proxy.json"), {
+        registries: [{ name: "local", host: proxy.host, type: "oci", auth: { type: "basic_env", username_env: "TOKEN_REG_USER", password_env: "TOKEN_REG_PASS" } }],
+      });
+      const env = hermeticEnv(tmp.dir, { TOKEN_REG_USER: user, TOKEN_REG_PASS: pass });
+      const p = await runCli(["push", compPath, `${proxy.host}/tok/mounted:v1`, "--mount-from", "tok/app", "--registry-config", cfg], { env });
+      expect(p.code, p.stderr).toBe(0);
+      const mounts = proxy.matching("POST", /\/v2\/tok\/mounted\/blobs\/uploads\/\?.*mount=/).filter((q) => q.status !== 401);
+      expect(mounts.length).toBeGreaterThan(0);
+      expect(mounts.every((q) => q.status === 201), JSON.stringify(mounts.map((q) => [q.path, q.status]))).toBe(true);
+      const scopes = reg.tokenServer?.requests.flatMap((q) => q.granted) ?? [];
+      expect(scopes.some((g) => g.name === "tok/app" && g.actions.includes("pull"))).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it("env token (type env, token_env + username) is used as the realm password", async () => {
     const cfg = await cfgFor("envtoken", reg, { type: "env", token_env: "BOT_TOKEN", username: bot });
     const env = hermeticEnv(tmp.dir, { BOT_TOKEN: botToken });

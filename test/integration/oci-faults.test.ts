@@ -143,6 +143,15 @@ describe.skipIf(!registryAvailable())("oci faults through a fault-injecting prox
     expect(bytesId(await readFile(ok.out))).toBe(bytesId(blob));
   });
 
+  it("a blob body longer than the manifest's size for it: refused, exit 1, no output", async () => {
+    const tooLong = Buffer.concat([blob, Buffer.alloc(64 * 1024, 1)]);
+    proxy.setRules([{ method: "GET", path: layerPath(), nth: "all", action: { kind: "status", status: 200, headers: { "content-type": "application/octet-stream" }, body: tooLong } }]);
+    const r = await pull(`${proxy.host}/faults/app@${manifestDigest}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/size|digest/i);
+    expect(await listFiles(r.outDir)).toEqual([]);
+  });
+
   it("a redirect to another host does not carry the Authorization header", async () => {
     other.requests.length = 0;
     proxy.setRules([

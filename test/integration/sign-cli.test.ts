@@ -87,6 +87,13 @@ describe.skipIf(!cliBuilt() || !existsSync(Z_WASM))("wasm-oci keygen/sign/verify
     const r = await runCli(["verify_matrix", "-i", p("two.wasm"), "-K", p("pk"), p("pk2"), p("pk3"), "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).keys.map((k: { verified: boolean }) => k.verified)).toEqual([true, true, false]);
+    // No valid key is a result, not a failure (as wasmsign2); an unsigned module is a failure.
+    const none = await runCli(["verify_matrix", "-i", p("two.wasm"), "-K", p("pk3")]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toContain("No valid public keys found");
+    const unsigned = await runCli(["verify_matrix", "-i", p("z.wasm"), "-K", p("pk3")]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stderr).toMatch(/NOT_SIGNED/);
   });
 
   it("split then partial verification with -s", async () => {

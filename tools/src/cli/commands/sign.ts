@@ -101,7 +101,8 @@ async function runVerify(o: VerifyOpts, matrix: boolean): Promise<void> {
       const valid = r.keys.filter((k) => k.ok);
       return valid.length === 0 ? ["No valid public keys found"] : ["Valid public keys:", ...valid.map((k) => `  - ${files[k.index]}: ${describeKey(k.key)}`)];
     });
-    if (!r.ok) throw new WasmOciError("SIGNATURE_INVALID", `no valid signature: ${r.reason}`);
+    // As wasmsign2's verify_matrix: finding no valid key is a result (exit 0), an unsigned module an error.
+    if (!r.signed) throw new WasmOciError("NOT_SIGNED", `${o.inputFile}: ${r.reason}`);
     return;
   }
   printResult(o.json, verifyJson(r, files), () =>

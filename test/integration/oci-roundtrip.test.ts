@@ -205,6 +205,16 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     expect(bytesId(await readFile(tmp.path("out/c2.wasm")))).toBe(bytesId(comp));
   });
 
+  it("concurrent pulls of the same digest sharing one --cache-dir all succeed (as parallel Bazel actions do)", async () => {
+    const cache = tmp.path("cache-shared");
+    const outs = [1, 2, 3, 4].map((i) => tmp.path(`out/concurrent-${i}.wasm`));
+    const results = await Promise.all(outs.map((o) => runCli(["pull", `${reg.host}/rt/app@${pushed["app"] as string}`, "-o", o, "--cache-dir", cache], { env })));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    for (const o of outs) expect(bytesId(await readFile(o))).toBe(bytesId(comp));
+    // No temp files left in the cache.
+    expect((await listFiles(cache)).filter((f) => /tmp/i.test(f))).toEqual([]);
+  });
+
   it("--dry-run sends no write request and prints the digest a real push then produces", async () => {
     proxy.clear();
     const ref = `${proxy.host}/rt/dry:v1`;

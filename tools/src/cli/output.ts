@@ -2,6 +2,12 @@
  * Results go to stdout: one JSON document with --json, otherwise short human lines.
  * Everything else (progress, logs) goes to stderr through util/log.ts.
  */
+// A reader that closes early (`wasm-oci show ... | head`) is not a failure of ours.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -6,6 +6,7 @@
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError, WasmOciError } from "../util/errors.ts";
 import { sha256Digest, type Digest } from "../util/digest.ts";
 import { log } from "../util/log.ts";
@@ -13,6 +14,7 @@ import { mapLimit, TRANSFER_CONCURRENCY } from "./concurrency.ts";
 import { addImageToLayout, layoutBlobPath, readLayoutIndex, selectLayoutEntry } from "./layout.ts";
 import { parseManifest, type Descriptor } from "./manifest.ts";
 import { progressBar } from "./progress.ts";
+import { retryDelay, type RetryPolicy } from "./retry-policy.ts";
 import { formatReference, parseReference, tagProblem } from "./reference.ts";
 import type { BlobSource, RegistryClient } from "./registry-client.ts";
 import { loadOciSettings, registryClient } from "./registry-settings.ts";
@@ -152,6 +154,29 @@ function mountRepository(value: string, registry: string): string {
   return r.repository;
 }
 
+/**
+ * An upload session that broke half way (connection reset during a PATCH, a 5xx, the registry
+ * forgetting the session) cannot be resumed reliably: start the blob's upload again, within the
+ * same retry budget as single requests.
+ */
+async function withUploadRetry(policy: RetryPolicy, digest: Digest, upload: () => Promise<void>): Promise<void> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await upload();
+      return;
+    } catch (e) {
+      const status = e instanceof WasmOciError ? (e.details?.["status"] as number | undefined) : undefined;
+      const transient =
+        e instanceof WasmOciError && (e.code === "NETWORK" || (status !== undefined && (status >= 500 || status === 404 || status === 408 || status === 429)));
+      const delay = transient ? retryDelay(policy, attempt, Date.now() - started, undefined) : undefined;
+      if (delay === undefined) throw e;
+      log.warn(`upload of ${digest} failed (${(e as Error).message}); starting it again in ${delay} ms`);
+      await sleep(delay);
+    }
+  }
+}
+
 /** A mount the registry or token service refuses is not fatal: the blob is uploaded instead. */
 async function tryMount(client: RegistryClient, repo: string, digest: Digest, from: string): Promise<boolean> {
   try {
@@ -225,12 +250,14 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       log.debug(`blob ${d.digest} mounted from ${mountFrom}`);
       return "mounted";
     }
-    const progress = progressBar(`push ${d.digest.slice(7, 19)}`, d.size);
-    try {
-      await client.uploadBlob(repo, d.digest, b.source, (n) => progress.add(n));
-    } finally {
-      progress.done();
-    }
+    await withUploadRetry(settings.http.options.retry, d.digest, async () => {
+      const progress = progressBar(`push ${d.digest.slice(7, 19)}`, d.size);
+      try {
+        await client.uploadBlob(repo, d.digest, b.source, (n) => progress.add(n));
+      } finally {
+        progress.done();
+      }
+    });
     return "uploaded";
   });
 

@@ -87,13 +87,13 @@ export class RegistryClient {
     return this.auth.send(req, scopes);
   }
 
-  private async fail(res: HttpResponse, what: string, code?: string): Promise<never> {
+  private async fail(res: HttpResponse, what: string, code?: string, retried = true): Promise<never> {
     if (res.status === 401 || res.status === 403) {
       await res.body.dump().catch(() => undefined);
       throw new UnauthorizedError(this.registry, res.status, await this.auth.knownCredential());
     }
     const detail = await registryErrorText(res);
-    const gaveUp = isRetryableStatus(res.status) ? " (still failing after retries)" : "";
+    const gaveUp = retried && isRetryableStatus(res.status) ? " (still failing after retries)" : "";
     const c = code ?? (res.status === 404 ? "NOT_FOUND" : "REGISTRY_ERROR");
     throw new WasmOciError(c, `${what}: the registry answered HTTP ${res.status}${detail ? ` (${detail})` : ""}${gaveUp}`, {
       details: { status: res.status, registry: this.registry },
@@ -238,7 +238,7 @@ export class RegistryClient {
         },
         scopes,
       );
-      if (res.status !== 202) await this.fail(res, `upload chunk ${offset}-${end - 1} of ${digest} to ${this.registry}/${repository}`);
+      if (res.status !== 202) await this.fail(res, `upload chunk ${offset}-${end - 1} of ${digest} to ${this.registry}/${repository}`, undefined, false);
       await res.body.dump().catch(() => undefined);
       location = this.location(res, `upload chunk of ${digest}`);
       onProgress?.(end - offset);

@@ -25,12 +25,13 @@ export class ComponentBuilder implements Encodable {
   componentCount = 0;
   moduleCount = 0;
   valueCount = 0;
-  private readonly out = new Writer(1 << 16);
+  /** Output pieces; embedded components are referenced, not copied, until `finish`. */
+  private readonly chunks: Uint8Array[] = [Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00)];
   private sectionId = -1;
   private items: Uint8Array[] = [];
 
-  constructor() {
-    this.out.raw(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00));
+  private section(id: number, body: Uint8Array): void {
+    this.chunks.push(new Writer(8).byte(id).u32(body.length).bytes(), body);
   }
 
   private item(section: number, bytes: Uint8Array): void {
@@ -43,7 +44,7 @@ export class ComponentBuilder implements Encodable {
     if (this.sectionId < 0 || this.items.length === 0) return;
     const body = new Writer().u32(this.items.length);
     for (const i of this.items) body.raw(i);
-    this.out.section(this.sectionId, body);
+    this.section(this.sectionId, body.bytes());
     this.items = [];
     this.sectionId = -1;
   }
@@ -90,7 +91,7 @@ export class ComponentBuilder implements Encodable {
 
   componentRaw(bytes: Uint8Array): number {
     this.flush();
-    this.out.section(4, new Writer(0).raw(bytes));
+    this.section(4, bytes);
     return this.componentCount++;
   }
 
@@ -103,7 +104,7 @@ export class ComponentBuilder implements Encodable {
 
   custom(name: string, payload: Uint8Array): void {
     this.flush();
-    this.out.section(0, new Writer().str(name).raw(payload));
+    this.section(0, new Writer().str(name).raw(payload).bytes());
   }
 
   private bump(kind: ItemKind["kind"]): number {
@@ -119,7 +120,15 @@ export class ComponentBuilder implements Encodable {
 
   finish(): Uint8Array {
     this.flush();
-    return this.out.bytes().slice();
+    let total = 0;
+    for (const c of this.chunks) total += c.length;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 }
 

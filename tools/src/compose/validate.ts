@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { WasmOciError } from "../util/errors.ts";
+import { Reader, Writer } from "../component/binary.ts";
 
 export class ValidationError extends WasmOciError {
   constructor(message: string) {
@@ -71,5 +72,53 @@ export function runIsolated(op: "componentWit" | "print", bytes: Uint8Array, tim
 
 /** Validates component-level types of `bytes` (throws ValidationError). */
 export async function validateComponent(bytes: Uint8Array): Promise<void> {
-  await runIsolated("componentWit", bytes);
+  // Custom sections (names, producers, padding, embedded metadata) cannot make a component
+  // invalid; dropping them first keeps validation of large compositions cheap.
+  await runIsolated("componentWit", stripCustomSections(bytes));
 }
+
+/**
+ * A copy of a component (or core module) without custom sections, recursively through nested
+ * components and core modules. Malformed input is returned unchanged for the validator to reject.
+ */
+export function stripCustomSections(bytes: Uint8Array): Uint8Array {
+  try {
+    const parts: Uint8Array[] = [];
+    strip(bytes, 0, bytes.length, parts);
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total === bytes.length) return bytes;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  } catch {
+    return bytes;
+  }
+}
+
+function strip(bytes: Uint8Array, start: number, end: number, parts: Uint8Array[]): void {
+  const r = new Reader(bytes, start, end);
+  const preamble = r.bytesN(8);
+  const component = preamble[4] === 0x0d;
+  parts.push(preamble);
+  while (!r.done) {
+    const secStart = r.pos;
+    const id = r.u8();
+    const size = r.u32();
+    const body = r.pos;
+    r.pos += size;
+    if (r.pos > end) throw new Error("truncated");
+    if (id === 0) continue;
+    if (component && (id === 1 || id === 4)) {
+      const inner: Uint8Array[] = [];
+      strip(bytes, body, body + size, inner);
+      let len = 0;
+      for (const p of inner) len += p.length;
+      parts.push(new Writer(8).byte(id).u32(len).bytes(), ...inner);
+    } else {
+      parts.push(bytes.subarray(secStart, body + size));
+    }
+  }
+}
+

@@ -1,0 +1,98 @@
+/**
+ * `pnpm bench:compose`: composes 10 components totalling about 100 MiB (each a jco-built
+ * component that imports an interface and exports two items, padded with a pseudo-random
+ * custom section) with `wasm-oci compose` (a .wac file instantiating all ten, their shared
+ * import merged into one), and copies the same inputs with `cat a b ... > out` in the same run,
+ * alternating who goes first. Goal: compose <= 1.5 x copy + 150 ms.
+ *
+ * Cases: the CLI process without validation, the CLI process with validation (wasm-tools in
+ * jco, in a worker), and the in-process encoder (read + encode + write, no Node start-up).
+ * `BENCH_RUNS` (default 5) and `BENCH_SIZE_MIB` (default 100) change the workload.
+ */
+import { mkdtemp, rm, writeFile, mkdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { median, mustSucceed, printTable, timeCommand, type Row } from "./lib/stats.ts";
+import { paddedComponent } from "../../test/helpers/wasm-fixtures.ts";
+import { CompositionGraph } from "../src/compose/graph.ts";
+import { packageFromBytes } from "../src/component/package.ts";
+import { encodeGraphSync } from "../src/compose/encoder.ts";
+import { writeFileAtomic } from "../src/util/atomic-write.ts";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const TOTAL_MIB = Number(process.env.BENCH_SIZE_MIB ?? 100);
+const COUNT = 10;
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const cli = join(root, "tools", "dist", "wasm-oci.mjs");
+const names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+
+async function inProcess(paths: string[], out: string): Promise<number> {
+  const t0 = performance.now();
+  const graph = new CompositionGraph();
+  const bufs = await Promise.all(paths.map((p) => readFile(p)));
+  bufs.forEach((b, i) => {
+    const id = graph.registerPackage(packageFromBytes(`bench:${names[i]}`, undefined, new Uint8Array(b.buffer, b.byteOffset, b.length), graph.types));
+    const inst = graph.instantiate(id);
+    graph.export(graph.aliasInstanceExport(inst, "test:demo/greeter@0.1.0"), `greeter-${names[i]}`);
+  });
+  await writeFileAtomic(out, encodeGraphSync(graph, {}));
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "wasm-oci-bench-compose-"));
+  try {
+    const deps = join(dir, "deps", "bench");
+    await mkdir(deps, { recursive: true });
+    const paths: string[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      const p = join(deps, `${names[i]}.wasm`);
+      await writeFile(p, await paddedComponent(TOTAL_MIB / COUNT, `bench-compose-${i}`));
+      paths.push(p);
+    }
+    const totalBytes = (TOTAL_MIB / COUNT) * COUNT * 1024 * 1024;
+    const wac = join(dir, "bench.wac");
+    await writeFile(wac, [
+      "package bench:app;",
+      ...names.map((n) => `let ${n} = new bench:${n} { ... };`),
+      ...names.map((n) => `export ${n}["test:demo/greeter@0.1.0"] as greeter-${n};`),
+      "",
+    ].join("\n"));
+    const out = join(dir, "out.wasm");
+    const catCmd = `cat ${paths.map((p) => `'${p}'`).join(" ")} > '${join(dir, "cat.wasm")}'`;
+    const composeArgs = (validate: boolean): string[] => [cli, "compose", wac, "--deps-dir", join(dir, "deps"), "-o", out, ...(validate ? [] : ["--no-validate"])];
+
+    // Warm-up (page cache, first jco load), and a check that the output is what we think.
+    mustSucceed("wasm-oci compose", await timeCommand(process.execPath, composeArgs(true), { timeoutMs: 300_000 }));
+    mustSucceed("cat", await timeCommand("sh", ["-c", catCmd]));
+
+    const rows: Record<string, Row> = {
+      cli: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, --no-validate)`, ours: [], reference: [], referenceName: "cat", bytes: totalBytes },
+      cliValidate: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, validated)`, ours: [], reference: [], referenceName: "cat", bytes: totalBytes },
+      api: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (in-process encode)`, ours: [], reference: [], referenceName: "cat", bytes: totalBytes },
+    };
+    for (let run = 0; run < RUNS; run++) {
+      const cat = async (row: Row): Promise<void> => { row.reference.push(mustSucceed("cat", await timeCommand("sh", ["-c", catCmd])).ms); };
+      const steps: Array<() => Promise<void>> = [
+        async () => { rows.cli!.ours.push(mustSucceed("compose", await timeCommand(process.execPath, composeArgs(false), { timeoutMs: 300_000 })).ms); },
+        async () => { rows.cliValidate!.ours.push(mustSucceed("compose", await timeCommand(process.execPath, composeArgs(true), { timeoutMs: 300_000 })).ms); },
+        async () => { rows.api!.ours.push(await inProcess(paths, out)); },
+      ];
+      for (const [i, key] of (["cli", "cliValidate", "api"] as const).entries()) {
+        if (run % 2 === 0) { await steps[i]!(); await cat(rows[key]!); } else { await cat(rows[key]!); await steps[i]!(); }
+      }
+    }
+    printTable(Object.values(rows));
+    process.stdout.write("\ngoal: compose <= 1.5 x copy + 150 ms\n");
+    for (const r of Object.values(rows)) {
+      const limit = 1.5 * median(r.reference) + 150;
+      const m = median(r.ours);
+      process.stdout.write(`${r.name}: ${Math.round(m)} ms vs limit ${Math.round(limit)} ms -> ${m <= limit ? "met" : "NOT met"}\n`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

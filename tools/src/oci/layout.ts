@@ -3,7 +3,7 @@
  * `blobs/sha256/<hex>`, tags as `org.opencontainers.image.ref.name` annotations. Written
  * deterministically so the same image gives the same bytes.
  */
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError, WasmOciError } from "../util/errors.ts";
 import { replaceDirAtomic, writeFileAtomic } from "../util/atomic-write.ts";
@@ -160,8 +160,4 @@ export async function addImageToLayout(dir: string, image: ImageArtifacts, tags:
     return !(tags.length === 0 && m.digest === image.manifestDigest);
   });
   await writeFileAtomic(join(dir, "index.json"), indexBytes([...kept, ...added]));
-}
-
-export async function copyBlobFromLayout(dir: string, digest: Digest, dest: string): Promise<void> {
-  await copyFile(layoutBlobPath(dir, digest), dest);
 }

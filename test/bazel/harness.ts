@@ -159,7 +159,9 @@ export const FRONTEND_WAT = `(component
 )`;
 
 export const GITHUB_TOKEN = `ghp_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 36)}`;
-export const ACTION_ENV = ["REG_USER", "REG_PASS", "GITHUB_TOKEN", "CORP_TOKEN"];
+// Bazel's own server log (java.log) records the client environment of every command and hides
+// only values whose names contain PASS, AUTH or COOKIE: credential variables are named so.
+export const ACTION_ENV = ["REG_USER", "REG_PASS", "GITHUB_AUTH_TOKEN", "CORP_AUTH_TOKEN"];
 
 
 export interface Suite {
@@ -193,7 +195,7 @@ export function sha256(data: Uint8Array): string {
 export async function setupSuite(): Promise<Suite> {
   const tmp = await makeTmp("bazel");
   const reg = await startRegistry({ auth: "htpasswd" });
-  const env = { REG_USER: reg.username!, REG_PASS: reg.password!, GITHUB_TOKEN, CORP_TOKEN: "unused-corp-token-value" };
+  const env = { REG_USER: reg.username!, REG_PASS: reg.password!, GITHUB_AUTH_TOKEN: GITHUB_TOKEN, CORP_AUTH_TOKEN: "unused-corp-token-value" };
   const cliEnv = { ...env, HOME: tmp.path("home"), XDG_CACHE_HOME: tmp.path("cache") };
   const configFile = tmp.path("registries.json");
   await writeFile(

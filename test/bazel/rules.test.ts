@@ -83,14 +83,14 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   it("bazel test //...: pulled components run (wasm_component_test)", async () => {
     const r = await bazel.run("test", all, { timeoutMs: 300_000 });
     expect(r.code, r.stdout + errors(r.stderr)).toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/\/\/:math_pinned_test\s+PASSED/);
+    expect(r.stdout + r.stderr).toMatch(/\/\/:math_pinned_test\s+(\(cached\) )?PASSED/);
   }, 320_000);
 
   it("bazel test //compose/...: compositions of local and OCI components run (wasm_component_test)", async (ctx) => {
     if (composeProblem !== undefined) ctx.skip();
     const r = await bazel.run("test", ["//compose/..."], { timeoutMs: 300_000 });
     expect(r.code, r.stdout + errors(r.stderr)).toBe(0);
-    for (const t of ["app_test", "app_from_file_test", "microservices_test"]) expect(r.stdout + r.stderr).toMatch(new RegExp(`//compose:${t}\\s+PASSED`));
+    for (const t of ["app_test", "app_from_file_test", "microservices_test"]) expect(r.stdout + r.stderr).toMatch(new RegExp(`//compose:${t}\\s+(\\(cached\\) )?PASSED`));
   }, 320_000);
 
   it("a wasm_component_test fails when the result differs", async () => {
@@ -220,9 +220,10 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
         }
       }
     };
-    await scan(join(outputBase, "execroot", "wasm_oci_bazel_test", "bazel-out"));
-    for (const log of ["command.log", "java.log"]) if (existsSync(join(outputBase, log))) await scan(outputBase).catch(() => undefined);
-    console.log(`[bazel] scanned ${scanned} files under bazel-out and the output base for the secrets`);
+    // The whole output base: bazel-out, command.log, java.log*, action cache, sandboxes, external/.
+    await scan(outputBase);
+    expect(existsSync(join(outputBase, "command.log"))).toBe(true);
+    console.log(`[bazel] scanned ${scanned} files of the output base (bazel-out, command.log, java.log, caches) for the secrets`);
     expect(scanned).toBeGreaterThan(10);
     expect(hits).toEqual([]);
     const config = await readFile(join(bin, "registries.registry.json"), "utf8");
@@ -270,7 +271,8 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
       .filter(([k]) => k !== "total" && k !== "internal" && !k.includes("cache hit"))
       .reduce((n, [, v]) => n + v, 0);
     expect(executed).toBe(0);
-    expect(counts["disk cache hit"] ?? 0).toBeGreaterThan(0);
+    // Bazel 4.2.3 reports disk cache hits as "remote cache hit".
+    expect((counts["disk cache hit"] ?? 0) + (counts["remote cache hit"] ?? 0)).toBeGreaterThan(0);
     await bazel.shutdown(base2);
   }, 600_000);
 

@@ -1,6 +1,7 @@
 """wac_compose_with_oci and friends: compose local and OCI components with `wasm-oci compose`."""
 
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
+load(":compat.bzl", "invert_label_dict")
 load(":policy.bzl", "public_key_file")
 load(":pull.bzl", "pull_component", "registry_name_for_host", "split_reference")
 load(":signing.bzl", "component_file")
@@ -150,24 +151,6 @@ wac_compose_with_oci_rule = rule(
     toolchains = [TOOLCHAIN_TYPE],
 )
 
-def invert_components(macro, name, components):
-    """Turns key -> label into label -> key for a label_keyed_string_dict (Bazel 4 has no string_keyed_label_dict).
-
-    Args:
-        macro: macro name for messages.
-        name: target name for messages.
-        components: dict key -> label.
-
-    Returns:
-        dict label -> key.
-    """
-    inverted = {}
-    for key, label in components.items():
-        if label in inverted:
-            fail("%s %s: components \"%s\" and \"%s\" name the same target %s" % (macro, name, inverted[label], key, label))
-        inverted[label] = key
-    return inverted
-
 def wac_compose_with_oci(name, local_components = {}, oci_components = {}, **kwargs):
     """Composes local components and components pulled from OCI registries.
 
@@ -179,7 +162,7 @@ def wac_compose_with_oci(name, local_components = {}, oci_components = {}, **kwa
     """
     wac_compose_with_oci_rule(
         name = name,
-        local_component_labels = invert_components("wac_compose_with_oci", name, local_components),
+        local_component_labels = invert_label_dict("wac_compose_with_oci local_components", name, local_components),
         oci_components = oci_components,
         **kwargs
     )

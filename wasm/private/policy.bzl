@@ -1,6 +1,7 @@
 """wasm_security_policy: writes the policy JSON that `wasm-oci policy check` (and pull/compose/push --policy) enforce."""
 
 load("//wasm:providers.bzl", "WasmKeyPairInfo", "WasmSecurityPolicyInfo")
+load(":compat.bzl", "invert_label_dict")
 load(":validate.bzl", "looks_like_secret")
 
 _SIGNING = ["required", "optional"]
@@ -113,9 +114,5 @@ def wasm_security_policy(name, keys = {}, **kwargs):
         keys: dict key name -> wasm_keygen target or public key file.
         **kwargs: attributes of wasm_security_policy_rule (see docs/rules.md).
     """
-    inverted = {}
-    for key_name, label in keys.items():
-        if label in inverted:
-            fail("wasm_security_policy %s: keys \"%s\" and \"%s\" name the same target %s; give each name its own target" % (name, inverted[label], key_name, label))
-        inverted[label] = key_name
+    inverted = invert_label_dict("wasm_security_policy keys", name, keys)
     wasm_security_policy_rule(name = name, key_labels = inverted, **kwargs)

@@ -1,6 +1,7 @@
 """wasm_component_from_oci: pulls one component, checks its digest, signature and policy."""
 
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
+load(":compat.bzl", "network_action_kwargs")
 load(":policy.bzl", "public_key_file")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_tool")
 load(":validate.bzl", "is_host")
@@ -146,13 +147,7 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
     # Tag-only pulls: the tag may move, so the action is not cached and the build prints the
     # digest it resolved with the command that pins it.
     hint = ""
-
-    # Unsandboxed: Bazel 4 prints the full environment of a failed sandboxed action, which here
-    # holds the credentials from --action_env. The action needs the network anyway.
-    requirements = {"requires-network": "1", "no-sandbox": "1"}
     if not digest:
-        requirements["no-cache"] = "1"
-        requirements["no-remote"] = "1"
         hint = ("d=$(grep -o 'sha256:[0-9a-f]\\{64\\}' \"$out\" | head -n 1); " +
                 "echo \"%s: %s resolved to $d; pin it with: buildozer 'set digest $d' %s\" >&2; ") % (owner, ref, label_for_hint)
     ctx.actions.run_shell(
@@ -163,9 +158,9 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         outputs = [raw, meta, stdout],
         mnemonic = "WasmOciPull",
         progress_message = "Pulling %s for %s" % (ref + ("@" + digest if digest else ""), owner),
-        execution_requirements = requirements,
-        # --action_env carries credentials (names in the registry config) into this action only.
-        use_default_shell_env = True,
+        # --action_env carries credentials (names in the registry config) into this action only;
+        # unsandboxed, see compat.bzl.
+        **network_action_kwargs(cacheable = bool(digest))
     )
 
     current = raw

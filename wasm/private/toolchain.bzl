@@ -6,6 +6,8 @@ Two ways to provide the CLI, one provider shape:
 - `wasm_oci`: an executable target (the rules_js `js_binary` of tools/BUILD.bazel, bzlmod).
 """
 
+load(":compat.bzl", "hermetic_action_kwargs", "network_action_kwargs")
+
 TOOLCHAIN_TYPE = "@rules_wasm_oci//wasm:toolchain_type"
 
 def _wasm_oci_toolchain_impl(ctx):
@@ -96,20 +98,12 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
     tc = wasm_oci_tool(ctx)
     args = ctx.actions.args()
     args.add_all(tc.args_prefix)
-    requirements = {}
     if network:
-        requirements["requires-network"] = "1"
-        if not cacheable:
-            requirements["no-cache"] = "1"
-            requirements["no-remote"] = "1"
-    kwargs = {}
-    if network:
-        # Only the default shell env carries --action_env; it replaces `env` on Bazel 4.
-        kwargs["use_default_shell_env"] = True
+        kwargs = network_action_kwargs(cacheable)
     else:
         env = dict(HERMETIC_ENV)
         env.update(tc.env)
-        kwargs["env"] = env
+        kwargs = hermetic_action_kwargs(env)
     if stdout == None and copy == None:
         ctx.actions.run(
             executable = tc.executable,
@@ -119,7 +113,6 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
             outputs = outputs,
             mnemonic = mnemonic,
             progress_message = progress_message,
-            execution_requirements = requirements,
             **kwargs
         )
         return
@@ -136,7 +129,6 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
         outputs = outputs,
         mnemonic = mnemonic,
         progress_message = progress_message,
-        execution_requirements = requirements,
         **kwargs
     )
 

@@ -72,11 +72,25 @@ async function main(): Promise<void> {
       cliValidate: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, validated)`, ours: [], reference: [], referenceName: "cat", bytes: totalBytes },
       api: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (in-process encode)`, ours: [], reference: [], referenceName: "cat", bytes: totalBytes },
     };
+    const cpuRows: Record<"cli" | "cliValidate", Row> = {
+      cli: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, --no-validate)`, ours: [], reference: [], referenceName: "cat" },
+      cliValidate: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, validated)`, ours: [], reference: [], referenceName: "cat" },
+    };
+    const timeCli = async (key: "cli" | "cliValidate", validate: boolean): Promise<void> => {
+      const t = mustSucceed("compose", await timeCommand(process.execPath, composeArgs(validate), { timeoutMs: 300_000, cpu: true }));
+      rows[key]!.ours.push(t.ms);
+      if (t.cpuMs !== undefined) cpuRows[key].ours.push(t.cpuMs);
+    };
     for (let run = 0; run < RUNS; run++) {
-      const cat = async (row: Row): Promise<void> => { row.reference.push(mustSucceed("cat", await timeCommand("sh", ["-c", catCmd])).ms); };
+      const cat = async (row: Row): Promise<void> => {
+        const t = mustSucceed("cat", await timeCommand("sh", ["-c", catCmd], { cpu: true }));
+        row.reference.push(t.ms);
+        const cpuRow = row === rows.cli ? cpuRows.cli : row === rows.cliValidate ? cpuRows.cliValidate : undefined;
+        if (cpuRow !== undefined && t.cpuMs !== undefined) cpuRow.reference.push(t.cpuMs);
+      };
       const steps: Array<() => Promise<void>> = [
-        async () => { rows.cli!.ours.push(mustSucceed("compose", await timeCommand(process.execPath, composeArgs(false), { timeoutMs: 300_000 })).ms); },
-        async () => { rows.cliValidate!.ours.push(mustSucceed("compose", await timeCommand(process.execPath, composeArgs(true), { timeoutMs: 300_000 })).ms); },
+        () => timeCli("cli", false),
+        () => timeCli("cliValidate", true),
         async () => { rows.api!.ours.push(await inProcess(paths, out)); },
       ];
       for (const [i, key] of (["cli", "cliValidate", "api"] as const).entries()) {
@@ -84,6 +98,10 @@ async function main(): Promise<void> {
       }
     }
     printTable(Object.values(rows));
+    if (cpuRows.cli.ours.length > 0) {
+      process.stdout.write("\nCPU time (user + system):\n\n");
+      printTable(Object.values(cpuRows), undefined, { rates: false });
+    }
     process.stdout.write("\ngoal: compose <= 1.5 x copy + 150 ms\n");
     for (const r of Object.values(rows)) {
       const limit = 1.5 * median(r.reference) + 150;

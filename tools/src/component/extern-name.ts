@@ -68,7 +68,8 @@ export function validateExternName(name: string): ExternNameKind {
     }
   }
   if (name.startsWith("unlocked-dep=") || name.startsWith("locked-dep=")) {
-    const inner = /^(?:un)?locked-dep=<([^<>]+)>(?:,integrity=<[^<>]+>)?$/.exec(name);
+    // The package query may hold a version range with `>=` inside braces: `<ns:pkg@{>=1.2.3}>`.
+    const inner = /^(?:un)?locked-dep=<[a-z0-9]+(?:-[a-z0-9]+)*(?::[a-z0-9]+(?:-[a-z0-9]+)*)+(?:@(?:\*|\{[^{}<]*\}|[0-9A-Za-z.+-]+))?>(?:,integrity=<[^<>]+>)?$/.exec(name);
     if (inner === null) throw new ExternNameError(`\`${name}\` is not a valid dependency name`);
     return "dependency";
   }

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
+import { ComponentBinaryError, Reader, Writer } from "../../tools/src/component/binary.ts";
+import { packageFromBytes } from "../../tools/src/component/package.ts";
+import { readComponent } from "../../tools/src/component/reader.ts";
+import { Types } from "../../tools/src/component/types.ts";
+import { validateExternName, ExternNameError } from "../../tools/src/component/extern-name.ts";
+
+describe("LEB128 and names", () => {
+  it("round-trips u32 values through Writer and Reader", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
+      const w = new Writer().u32(n);
+      const r = new Reader(w.bytes());
+      expect(r.u32()).toBe(n);
+      expect(r.done).toBe(true);
+    }));
+  });
+
+  it("writes minimal LEB128 (127 is one byte, 128 two)", () => {
+    expect([...new Writer().u32(127).bytes()]).toEqual([0x7f]);
+    expect([...new Writer().u32(128).bytes()]).toEqual([0x80, 0x01]);
+    expect([...new Writer().u32(624485).bytes()]).toEqual([0xe5, 0x8e, 0x26]);
+  });
+
+  it("encodes extern names with the 0x00 discriminant", () => {
+    expect([...new Writer().externName("a:b/c").bytes()]).toEqual([0x00, 5, 0x61, 0x3a, 0x62, 0x2f, 0x63]);
+  });
+
+  it("reports truncated LEB128 with the offset", () => {
+    const r = new Reader(Uint8Array.of(0x80, 0x80));
+    expect(() => r.u32("a section size")).toThrow(/at offset 0x2: unexpected end of data, expected a section size/);
+  });
+});
+
+describe("extern names", () => {
+  it.each([
+    ["foo", "label"], ["foo-bar2", "label"], ["ABC-def", "label"], ["[constructor]r", "constructor"],
+    ["[method]r.do-it", "method"], ["[static]r.make", "static"], ["wasi:http/types@0.2.0", "interface"],
+    ["unlocked-dep=<test:foo>", "dependency"], ["unlocked-dep=<test:foo@{>=1.2.3}>", "dependency"],
+  ])("accepts %s as %s", (name, kind) => {
+    expect(validateExternName(name)).toBe(kind);
+  });
+
+  it.each(["NOT_VALID", "!", "foo--bar", "-foo", "9abc", "a:b", "a:b/c@1.x", "[method]r"])("rejects %s", (name) => {
+    expect(() => validateExternName(name)).toThrow(ExternNameError);
+  });
+
+  it("names the offending label like the reference", () => {
+    expect(() => validateExternName("NOT_VALID")).toThrow("`NOT_VALID` is not in kebab case");
+  });
+});
+
+describe("reader", () => {
+  it("rejects a core module with a clear message", async () => {
+    const module = await parse("(module)");
+    expect(() => readComponent(module)).toThrow(/expected a component .* found a core module/);
+  });
+
+  it("rejects garbage and truncated sections with offsets", () => {
+    expect(() => readComponent(Uint8Array.of(1, 2, 3))).toThrow(ComponentBinaryError);
+    const truncated = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x07, 0x10, 0x01);
+    expect(() => readComponent(truncated)).toThrow(/at offset 0x8: section 7 of size 16 extends past the end/);
+  });
+
+  it("rejects an unknown section id", () => {
+    const bad = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x2a, 0x00);
+    expect(() => readComponent(bad)).toThrow(/unknown component section id 42/);
+  });
+
+  it("random bytes after the preamble give typed errors only, never a crash or hang", () => {
+    const preamble = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (tail) => {
+      try {
+        readComponent(Uint8Array.from([...preamble, ...tail]));
+      } catch (e) {
+        expect(e).toBeInstanceOf(ComponentBinaryError);
+      }
+    }), { numRuns: 500 });
+  });
+
+  it("reads imports and exports with full types: instances, resources, records, functions", async () => {
+    const bytes = await parse(`(component
+      (type (instance
+        (export "r" (type (sub resource)))
+        (type (record (field "x" u32) (field "s" string)))
+        (export "rec" (type (eq 1)))
+        (type (own 0))
+        (type (func (param "a" 2) (param "b" 3) (result 2)))
+        (export "f" (func (type 4)))))
+      (import "a:b/c@1.0.0" (instance $i (type 0)))
+      (alias export $i "f" (func $f))
+      (export "g" (func $f)))`);
+    const types = new Types();
+    const pkg = packageFromBytes("a:pkg", "1.0.0", bytes, types);
+    const world = types.world(pkg.ty);
+    const imp = world.imports.get("a:b/c@1.0.0");
+    expect(imp?.kind).toBe("instance");
+    if (imp?.kind !== "instance") return;
+    const iface = types.iface(imp.id);
+    expect(iface.id).toBe("a:b/c@1.0.0");
+    expect([...iface.exports.keys()]).toEqual(["r", "rec", "f"]);
+    const f = iface.exports.get("f");
+    const g = world.exports.get("g");
+    expect(f).toEqual(g);
+    if (f?.kind !== "func") return;
+    const ft = types.func(f.id);
+    expect([...ft.params.keys()]).toEqual(["a", "b"]);
+    const b = ft.params.get("b")!;
+    expect(b.kind).toBe("own");
+    const r = iface.exports.get("r");
+    if (b.kind === "own" && r?.kind === "type" && r.type.kind === "resource") expect(types.resolveResource(b.resource)).toBe(types.resolveResource(r.type.id));
+    const a = ft.params.get("a")!;
+    expect(types.describeValue(a)).toBe("record");
+  });
+
+  it("instantiates nested components with their arguments to type the resulting instance", async () => {
+    const bytes = await parse(`(component
+      (import "f" (func $f (param "x" u32)))
+      (component $inner
+        (import "g" (func $g (param "x" u32)))
+        (export "h" (func $g)))
+      (instance $i (instantiate $inner (with "g" (func $f))))
+      (export "out" (instance $i)))`);
+    const types = new Types();
+    const pkg = packageFromBytes("a:pkg", undefined, bytes, types);
+    const out = types.world(pkg.ty).exports.get("out");
+    expect(out?.kind).toBe("instance");
+    if (out?.kind !== "instance") return;
+    const h = types.iface(out.id).exports.get("h");
+    const f = types.world(pkg.ty).imports.get("f");
+    expect(h).toEqual(f);
+  });
+});

@@ -132,3 +132,12 @@ describe("reader", () => {
     expect(h).toEqual(f);
   });
 });
+
+describe("value type indexes", () => {
+  it("are written as signed LEB128 (64 needs two bytes)", () => {
+    expect([...new Writer().s33(63).bytes()]).toEqual([0x3f]);
+    expect([...new Writer().s33(64).bytes()]).toEqual([0xc0, 0x00]);
+    expect([...new Writer().s33(69).bytes()]).toEqual([0xc5, 0x00]);
+    expect([...new Writer().s33(200).bytes()]).toEqual([0xc8, 0x01]);
+  });
+});

@@ -162,6 +162,17 @@ export class Writer {
     return this;
   }
 
+  /** Signed LEB128 of a non-negative index (component value types encode type indexes this way). */
+  s33(v: number): this {
+    let n = v;
+    for (;;) {
+      const b = n & 0x7f;
+      n = Math.floor(n / 128);
+      if (n === 0 && (b & 0x40) === 0) return this.byte(b);
+      this.byte(b | 0x80);
+    }
+  }
+
   u64(v: bigint): this {
     let n = v;
     do {

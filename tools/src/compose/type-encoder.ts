@@ -34,7 +34,8 @@ export type EncodedVal = { prim: number } | { idx: number };
 
 export function writeVal(w: Writer, v: EncodedVal): void {
   if ("prim" in v) w.byte(v.prim);
-  else w.u32(v.idx);
+  // Signed, so an index can never be mistaken for a primitive type code.
+  else w.s33(v.idx);
 }
 
 export function writeTypeRef(w: Writer, r: TypeRef): void {

@@ -16,7 +16,7 @@ import { runCli, hermeticEnv, freshCacheArgs, type CliResult } from "../helpers/
 import { makeTmp, listFiles, type Tmp } from "../helpers/tmp.ts";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
 import { coreModule, interfaceComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
-import { deleteBlob, pushRawArtifact, putBlob, putManifest, sha256, OCI_INDEX, OCI_MANIFEST } from "../helpers/oci-http.ts";
+import { deleteBlob, getManifest, pushRawArtifact, putBlob, putManifest, sha256, OCI_INDEX, OCI_MANIFEST } from "../helpers/oci-http.ts";
 
 const LAYER_TYPES = [
   "application/wasm",
@@ -264,6 +264,24 @@ describe.skipIf(!registryAvailable())("oci formats and bad input", () => {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("readme.wasm");
       expect(await listFiles(tmp.path("layout-bad"))).toEqual([]);
+    });
+
+    it("an invalid --tag on push is a usage error naming it; nothing is pushed", async () => {
+      const input = await writeFixture(tmp.dir, "in/app.wasm", comp);
+      const r = await runCli(["push", input, `${reg.host}/bad/tagged:v1`, "--tag", "bad tag!"], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/tag/i);
+      expect(r.stderr).toContain("bad tag!");
+      expect((await getManifest(reg, "bad/tagged", "v1")).status).toBe(404);
+    });
+
+    it("pushing to a reference whose digest is not the manifest's is refused, naming both", async () => {
+      const input = await writeFixture(tmp.dir, "in/app.wasm", comp);
+      const wrong = `sha256:${"a".repeat(64)}`;
+      const r = await runCli(["push", input, `${reg.host}/bad/pinned@${wrong}`], { env });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(wrong);
+      expect(r.stderr).toMatch(/sha256:(?!a{64})[a-f0-9]{64}/);
     });
 
     it("an annotation without '=' is a usage error", async () => {

@@ -171,12 +171,13 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
   });
 
   it("pushes every --tag and the --annotation values", async () => {
-    const digest = await push(compPath, `${reg.host}/rt/tags:main`, "--tag", "t1", "--tag", "t2", "--annotation", "org.opencontainers.image.version=1.2.3", "--annotation", "com.example.team=wasm");
+    const digest = await push(compPath, `${reg.host}/rt/tags:main`, "--tag", "t1", "--tag", "t2", "--annotation", "org.opencontainers.image.version=1.2.3", "--annotation", "com.example.team=wasm", "--annotation", "com.example.eq=a=b");
     expect((await listTags(reg, "rt/tags")).sort()).toEqual(["main", "t1", "t2"]);
     for (const t of ["main", "t1", "t2"]) expect((await getManifest(reg, "rt/tags", t)).digest).toBe(digest);
     const m = (await getManifest(reg, "rt/tags", "main")).json as { annotations?: Record<string, string> };
     expect(m.annotations?.["org.opencontainers.image.version"]).toBe("1.2.3");
     expect(m.annotations?.["com.example.team"]).toBe("wasm");
+    expect(m.annotations?.["com.example.eq"]).toBe("a=b"); // split at the first '=' only
   });
 
   it("--json prints one JSON document carrying the digest", async () => {

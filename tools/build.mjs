@@ -22,6 +22,9 @@ await build({
     js: "#!/usr/bin/env node\nimport { createRequire as __wasmOciCreateRequire } from 'node:module';\nconst require = __wasmOciCreateRequire(import.meta.url);",
   },
   sourcemap: false,
+  // Startup dominates small transfers: a minified bundle compiles in about half the time.
+  minify: true,
+  keepNames: true,
   legalComments: "none",
   logLevel: "warning",
 });

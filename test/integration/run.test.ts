@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,10 +35,24 @@ const NEEDS_HOST_WAT = `(component
   (export "go" (func $go))
 )`;
 
+// Imports a WASI interface: served by @bytecodealliance/preview2-shim, linked into the temp folder.
+const WASI_WAT = `(component
+  (import "wasi:random/random@0.2.3" (instance $r (export "get-random-u64" (func (result u64)))))
+  (alias export $r "get-random-u64" (func $g))
+  (core func $gl (canon lower (func $g)))
+  (core module $m (import "r" "g" (func $g (result i64)))
+    (func (export "roll") (result i32) call $g i64.const 6 i64.rem_u i32.wrap_i64 i32.const 1 i32.add))
+  (core instance $ri (export "g" (func $gl)))
+  (core instance $i (instantiate $m (with "r" (instance $ri))))
+  (func $roll (result u32) (canon lift (core func $i "roll")))
+  (export "roll" (func $roll))
+)`;
+
 describe.skipIf(!cliBuilt())("wasm-oci run", () => {
   let dir: string;
   let math: string;
   let needsHost: string;
+  let wasi: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "run-test-"));
@@ -46,6 +60,8 @@ describe.skipIf(!cliBuilt())("wasm-oci run", () => {
     needsHost = join(dir, "needs-host.wasm");
     await writeFile(math, await parse(MATH_WAT));
     await writeFile(needsHost, await parse(NEEDS_HOST_WAT));
+    wasi = join(dir, "wasi.wasm");
+    await writeFile(wasi, await parse(WASI_WAT));
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -69,6 +85,17 @@ describe.skipIf(!cliBuilt())("wasm-oci run", () => {
     const r = await runCli(["run", math, "--invoke", "big()", "--expect", '"9007199254740993"']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toBe("9007199254740993");
+  });
+
+  it("serves WASI imports from preview2-shim and leaves no temp folder behind", async () => {
+    const tmpRoot = join(dir, "tmp-root");
+    await mkdir(tmpRoot);
+    const r = await runCli(["run", wasi, "--invoke", "roll()"], { env: { TEST_TMPDIR: tmpRoot } });
+    expect(r.code, r.stderr).toBe(0);
+    const n = JSON.parse(r.stdout) as number;
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThanOrEqual(6);
+    expect(await readdir(tmpRoot)).toEqual([]);
   });
 
   it("exits 1 with both values when --expect differs", async () => {

@@ -17,8 +17,7 @@ import { median, mustSucceed, printTable, timeCommand, type Row } from "./lib/st
 import { paddedComponent } from "../../test/helpers/wasm-fixtures.ts";
 import { CompositionGraph } from "../src/compose/graph.ts";
 import { packageFromBytes } from "../src/component/package.ts";
-import { encodeGraphSync } from "../src/compose/encoder.ts";
-import { writeFileAtomic } from "../src/util/atomic-write.ts";
+import { encodeGraphChunks, writeChunksAtomic } from "../src/compose/encoder.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TOTAL_MIB = Number(process.env.BENCH_SIZE_MIB ?? 100);
@@ -36,7 +35,7 @@ async function inProcess(paths: string[], out: string): Promise<number> {
     const inst = graph.instantiate(id);
     graph.export(graph.aliasInstanceExport(inst, "test:demo/greeter@0.1.0"), `greeter-${names[i]}`);
   });
-  await writeFileAtomic(out, encodeGraphSync(graph, {}));
+  await writeChunksAtomic(out, encodeGraphChunks(graph, {}));
   return performance.now() - t0;
 }
 

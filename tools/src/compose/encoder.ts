@@ -118,6 +118,12 @@ export class ComponentBuilder implements Encodable {
     }
   }
 
+  /** The output as pieces (embedded components are the caller's buffers, not copies). */
+  finishChunks(): Uint8Array[] {
+    this.flush();
+    return this.chunks;
+  }
+
   finish(): Uint8Array {
     this.flush();
     let total = 0;
@@ -189,6 +195,41 @@ export async function encodeGraph(graph: CompositionGraph, options: EncodeOption
 
 /** Encodes without validation (the caller validates when it wants to). */
 export function encodeGraphSync(graph: CompositionGraph, options: EncodeOptions): Uint8Array {
+  return concat(encodeGraphChunks(graph, options));
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * Writes an encoding given as chunks to `path` atomically, without first joining the chunks
+ * (a composition embedding large components is mostly its inputs' bytes).
+ */
+export async function writeChunksAtomic(path: string, chunks: Uint8Array[]): Promise<void> {
+  const { openAtomic } = await import("../util/atomic-write.ts");
+  const file = await openAtomic(path);
+  try {
+    for (const c of chunks) {
+      if (!file.stream.write(c)) await new Promise<void>((resolve) => file.stream.once("drain", () => resolve()));
+    }
+    await file.commit();
+  } catch (e) {
+    await file.abort();
+    throw e;
+  }
+}
+
+/** Encodes without validation into output pieces; concatenated they are the component. */
+export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOptions): Uint8Array[] {
   const defineComponents = options.defineComponents !== false;
   const builder = new ComponentBuilder();
   const state = new EncodeState(builder);
@@ -315,7 +356,7 @@ export function encodeGraphSync(graph: CompositionGraph, options: EncodeOptions)
 
   encodeNames(graph, nodeIndexes, builder);
   if (options.processor !== undefined) builder.custom("producers", producers(options.processor.name, options.processor.version));
-  return builder.finish();
+  return builder.finishChunks();
 }
 
 function importItem(state: EncodeState, builder: ComponentBuilder, encoder: TypeEncoder, types: Types, name: string, kind: ItemKind): number {

@@ -14,6 +14,8 @@ import { buildComponent } from "../../tools/src/build/component-from-wat.ts";
 import { plug } from "../../tools/src/compose/plug.ts";
 import { packageFromBytes } from "../../tools/src/component/package.ts";
 import { Types } from "../../tools/src/component/types.ts";
+import { cliBuilt, runCli } from "../helpers/cli.ts";
+import { readFile } from "node:fs/promises";
 
 const WIT = `package test:e2e;
 
@@ -198,5 +200,31 @@ export a.count;
     const m = await load(bytes, "wac");
     expect(m.run("WAC")).toBe("Hello, WAC");
     expect(m.count(5)).toBe(15);
+  });
+
+  it.skipIf(!cliBuilt())("wasm-oci plug (built CLI): writes the composition and a JSON summary; bad input exits 1 naming the file", async () => {
+    const appPath = join(dir, "cli-app.wasm");
+    const greeterPath = join(dir, "cli-greeter.wasm");
+    const out = join(dir, "cli-out.wasm");
+    await writeFile(appPath, app);
+    await writeFile(greeterPath, greeter);
+    const r = await runCli(["plug", appPath, "--plug", greeterPath, "-o", out, "--json"], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { output: string; size: number; digest: string; plugged: Array<{ imports: string[] }> };
+    expect(summary.output).toBe(out);
+    expect(summary.plugged[0]!.imports).toEqual(["test:e2e/greet", "test:e2e/counter"]);
+    const bytes = new Uint8Array(await readFile(out));
+    expect(bytes.length).toBe(summary.size);
+    const m = await load(bytes, "cli");
+    expect(m.run("CLI")).toBe("Hello, CLI");
+
+    const junk = join(dir, "junk.wasm");
+    await writeFile(junk, Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x07, 0x05, 0x01));
+    const bad = await runCli(["plug", appPath, "--plug", junk, "-o", join(dir, "never.wasm")], { timeoutMs: 60_000 });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("junk.wasm");
+    expect(bad.stderr).toMatch(/offset 0x8/);
+    const missing = await runCli(["plug", appPath], { timeoutMs: 60_000 });
+    expect(missing.code).toBe(2);
   });
 });

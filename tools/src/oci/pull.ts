@@ -21,6 +21,7 @@ import { formatReference, parseReference } from "./reference.ts";
 import { isRetryableError, retryDelay } from "./retry-policy.ts";
 import { loadOciSettings, pullEndpoints, type OciSettings } from "./registry-settings.ts";
 import type { Reference } from "./types.ts";
+import type { PolicyRecord } from "../policy/enforce.ts";
 
 export interface PullOptions {
   reference: string;
@@ -29,6 +30,11 @@ export interface PullOptions {
   registryConfig?: string;
   metadata?: string;
   cacheDir?: string;
+  /**
+   * Runs on the verified layer (the temp file) before it is renamed to `output`; throwing
+   * leaves no output. `pull --policy` decides here; the record goes into the metadata.
+   */
+  gate?: (verifiedPath: string) => Promise<PolicyRecord>;
 }
 
 /** What `--metadata` records (and `pull --json` prints). */
@@ -47,6 +53,8 @@ export interface PullMetadata {
   layer: { digest: Digest; size: number; mediaType: string; annotations: Record<string, string> };
   config: { digest: Digest; size: number; mediaType: string; content: unknown };
   annotations: Record<string, string>;
+  /** The security policy decision, with --policy. */
+  policy?: PolicyRecord;
 }
 
 export interface PullResult {
@@ -78,6 +86,7 @@ function isContentError(e: unknown): boolean {
     "NO_WASM_MANIFEST",
     "MANIFEST_TOO_LARGE",
     "IO_ERROR",
+    "POLICY_DENIED",
   ].includes(e.code);
 }
 
@@ -151,8 +160,8 @@ export class Puller {
   }
 
   /** Writes a layer to `output` atomically: from the cache if it holds it, else streamed and verified. */
-  async layerToFile(desc: Descriptor, output: string): Promise<void> {
-    const fromCache = await openOutput(output);
+  async layerToFile(desc: Descriptor, output: string, beforeRename?: (tempPath: string) => Promise<void>): Promise<void> {
+    const fromCache = await openOutput(output, beforeRename);
     try {
       if (await this.cache.copyTo(desc.digest, fromCache.stream)) {
         await fromCache.commit();
@@ -166,7 +175,7 @@ export class Puller {
     await fromCache.abort();
 
     await this.withBlobRetry(desc, async () => {
-      const file = await openOutput(output);
+      const file = await openOutput(output, beforeRename);
       try {
         const { body } = await this.source.openBlob(desc.digest);
         await this.streamVerified(desc, body, file);
@@ -253,7 +262,7 @@ export class Puller {
  * are queued without waiting for each one, see MAX_WRITE_BACKLOG). abort() still removes the
  * temp file.
  */
-async function openOutput(path: string): Promise<AtomicFile> {
+async function openOutput(path: string, beforeRename?: (tempPath: string) => Promise<void>): Promise<AtomicFile> {
   const file = await openAtomic(path);
   let failure: unknown;
   file.stream.on("error", (e) => {
@@ -279,6 +288,7 @@ async function openOutput(path: string): Promise<AtomicFile> {
         );
       }
       if (failure !== undefined) throw failure;
+      if (beforeRename !== undefined) await beforeRename(file.tempPath);
       await rename(file.tempPath, path);
     },
     abort: () => file.abort(),
@@ -374,9 +384,17 @@ async function pullFrom(
   const what = `manifest ${source.name}@${resolved.manifestDigest}`;
   const layer = selectWasmLayer(resolved.manifest, what);
   const configDesc = resolved.manifest.config as Descriptor;
+  let policy: PolicyRecord | undefined;
+  const gate = opts.gate;
+  const beforeRename =
+    gate === undefined
+      ? undefined
+      : async (tempPath: string): Promise<void> => {
+          policy = await gate(tempPath);
+        };
   // Config and layer are independent: fetch them together.
   // Both settle before any failure is reported, so a failed pull never races a late output write.
-  const [configResult, layerResult] = await Promise.allSettled([puller.smallBlob(configDesc), puller.layerToFile(layer, opts.output)]);
+  const [configResult, layerResult] = await Promise.allSettled([puller.smallBlob(configDesc), puller.layerToFile(layer, opts.output, beforeRename)]);
   if (layerResult.status === "rejected") throw layerResult.reason;
   if (configResult.status === "rejected") throw configResult.reason;
   const configBytes = configResult.value;
@@ -399,6 +417,7 @@ async function pullFrom(
     layer: { digest: layer.digest, size: layer.size, mediaType: layer.mediaType, annotations: layer.annotations ?? {} },
     config: { digest: configDesc.digest, size: configDesc.size, mediaType: configDesc.mediaType, content: configContent },
     annotations: resolved.manifest.annotations ?? {},
+    ...(policy !== undefined ? { policy } : {}),
   };
   if (opts.metadata !== undefined) {
     try {

@@ -29,6 +29,8 @@ export interface PushOptions {
   registryConfig?: string;
   mountFrom?: string;
   dryRun?: boolean;
+  /** The module to publish instead of the file `source` names (still used for the title): `push --policy` passes the signed bytes. */
+  wasm?: Uint8Array;
 }
 
 export type BlobStatus = "uploaded" | "exists" | "mounted" | "not-sent";
@@ -70,10 +72,10 @@ function fileSource(path: string, size: number): BlobSource {
   return { size, open: (start, end) => createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 }) };
 }
 
-async function planFromWasm(path: string, annotations: Record<string, string>): Promise<PushPlan> {
-  let wasm: Buffer;
+async function planFromWasm(path: string, annotations: Record<string, string>, bytes?: Uint8Array): Promise<PushPlan> {
+  let wasm: Uint8Array;
   try {
-    wasm = await readFile(path);
+    wasm = bytes ?? (await readFile(path));
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as Error).message}`, "INPUT_UNREADABLE");
   }
@@ -198,7 +200,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   const plan =
     src !== undefined && src.kind === "layout"
       ? await planFromLayout(src.dir, { ...(src.tag !== undefined ? { tag: src.tag } : {}), ...(src.digest !== undefined ? { digest: src.digest } : {}) }, annotations)
-      : await planFromWasm(opts.source, annotations);
+      : await planFromWasm(opts.source, annotations, opts.wasm);
 
   const dest = parseReference(opts.reference);
   const tags = [...new Set([...(dest.tag !== undefined ? [dest.tag] : []), ...(opts.tags ?? [])])];

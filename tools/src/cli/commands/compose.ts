@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { sha256Digest } from "../../util/digest.ts";
 import { log } from "../../util/log.ts";
 import { resolveDocument, type ComponentLoader } from "../../wac/resolve.ts";
+import type { LoadedPolicy, PolicyRecord } from "../../policy/enforce.ts";
 
 /**
  * `wasm-oci compose`: the `wac compose` command (same flags), implemented by our WAC front
@@ -39,6 +40,28 @@ export interface ComposeOptions {
   readonly depsDir?: string;
   readonly importDependencies?: boolean;
   readonly validate?: boolean;
+  /**
+   * `compose --policy`: every dependency component is decided (component name `ns:name`, no
+   * registry) before it is used; a deny stops the compose. Decisions are appended here.
+   */
+  readonly policy?: { readonly loaded: LoadedPolicy; readonly decisions: PolicyRecord[] };
+}
+
+/** Wraps the loader so the policy sees each dependency component's bytes before they are composed. */
+function policyLoader(policy: NonNullable<ComposeOptions["policy"]>): ComponentLoader {
+  return async (args) => {
+    const enforce = await import("../../policy/enforce.ts");
+    const signature = policy.loaded.policy.signature_type === "detached" ? await enforce.siblingSignature(args.path) : undefined;
+    const record = await enforce.enforcePolicy(policy.loaded, {
+      component: args.name,
+      registry: "",
+      wasm: args.bytes,
+      detachedSignature: signature,
+      action: `dependency ${args.path} was not composed and no output was written`,
+    });
+    policy.decisions.push(record);
+    return loadComponent(args);
+  };
 }
 
 /** Reads, resolves and encodes a WAC document; the component bytes. */
@@ -51,7 +74,7 @@ export async function composeFile(opts: ComposeOptions): Promise<Uint8Array> {
   }
   const { graph } = await resolveDocument(
     { path: opts.file, text },
-    { depsDir: opts.depsDir ?? "deps", deps: opts.deps ?? new Map(), loadComponent },
+    { depsDir: opts.depsDir ?? "deps", deps: opts.deps ?? new Map(), loadComponent: opts.policy !== undefined ? policyLoader(opts.policy) : loadComponent },
   );
   return graph.encode({ defineComponents: !opts.importDependencies, validate: opts.validate ?? true });
 }
@@ -78,13 +101,25 @@ export function register(program: Command): void {
     .option("--no-validate", "do not validate the composed component with wasm-tools")
     .option("-t, --wat", "write the WebAssembly text format instead of the binary")
     .option("-o, --output <OUT>", "output file (written atomically); default stdout")
-    .option("--json", "print a JSON summary (output, size, digest) on stdout; requires -o")
-    .action(async (file: string, o: { dep?: Map<string, string>; depsDir: string; importDependencies?: boolean; validate: boolean; wat?: boolean; output?: string; json?: boolean }) => {
+    .option("--policy <file>", "security policy JSON: every dependency component (by package name ns:name) must be allowed, else nothing is composed")
+    .option("--json", "print a JSON summary (output, size, digest, policy decisions) on stdout; requires -o")
+    .action(async (file: string, o: { dep?: Map<string, string>; depsDir: string; importDependencies?: boolean; validate: boolean; wat?: boolean; output?: string; json?: boolean; policy?: string }) => {
       if (o.json && o.output === undefined) throw new UsageError("--json needs -o/--output: stdout cannot carry both the component and the summary", "BAD_FLAGS");
       if (o.output === undefined && !o.wat && process.stdout.isTTY) {
         throw new UsageError("refusing to write a binary component to a terminal: use -o OUT or -t/--wat", "BAD_FLAGS");
       }
-      const bytes = await composeFile({ file, deps: o.dep ?? new Map(), depsDir: o.depsDir, importDependencies: o.importDependencies === true, validate: o.validate });
+      const policy = o.policy !== undefined ? { loaded: await (await import("../../policy/enforce.ts")).loadPolicyFile(o.policy), decisions: [] as PolicyRecord[] } : undefined;
+      const bytes = await composeFile({
+        file,
+        deps: o.dep ?? new Map(),
+        depsDir: o.depsDir,
+        importDependencies: o.importDependencies === true,
+        validate: o.validate,
+        ...(policy !== undefined ? { policy } : {}),
+      });
+      for (const r of policy?.decisions ?? []) {
+        log.info(`policy ${r.policy}: allow dependency "${r.component}" (rule ${r.decision.rule}${r.decision.verifiedKey !== undefined ? `, verified by key "${r.decision.verifiedKey}"` : ""})`);
+      }
       const data: string | Uint8Array = o.wat ? await printWat(bytes) : bytes;
       if (o.output === undefined) {
         await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
@@ -93,6 +128,6 @@ export function register(program: Command): void {
       await writeFileAtomic(o.output, data);
       log.info(`composed ${file} -> ${o.output} (${bytes.length} bytes)`);
       const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
-      printResult(o.json, { output: o.output, size, digest: sha256Digest(data) }, () => []);
+      printResult(o.json, { output: o.output, size, digest: sha256Digest(data), ...(policy !== undefined ? { policy: policy.decisions } : {}) }, () => []);
     });
 }

@@ -1,6 +1,20 @@
 import type { Command } from "commander";
 import { printResult } from "../output.ts";
 import { parseDigest } from "../../util/digest.ts";
+import { log } from "../../util/log.ts";
+
+interface PullFlags {
+  output: string;
+  digest?: string;
+  registryConfig?: string;
+  metadata?: string;
+  cacheDir?: string;
+  json?: boolean;
+  policy?: string;
+  componentName?: string;
+  registryName?: string;
+  signature?: string;
+}
 
 export function register(program: Command): void {
   program
@@ -12,10 +26,32 @@ export function register(program: Command): void {
     .option("--registry-config <file>", "registry config JSON (registries, auth sources, mirrors, retry, cache)")
     .option("--metadata <file>", "write reference, manifest digest, layer, media types, annotations and config as JSON")
     .option("--cache-dir <dir>", "content-addressed cache (default: registry config cache_dir, else $XDG_CACHE_HOME/wasm-oci)")
+    .option("--policy <file>", "security policy JSON: the verified component is written only if the policy allows it")
+    .option("--component-name <name>", "component name the policy matches (default: the repository's last path component)")
+    .option("--registry-name <name>", "registry name the policy matches (default: the registry config entry's name for the host, else the host)")
+    .option("-S, --signature <file>", "detached signature of the component (policies with signature_type: detached)")
     .option("--json", "print the metadata as one JSON document")
-    .action(async (ref: string, o: { output: string; digest?: string; registryConfig?: string; metadata?: string; cacheDir?: string; json?: boolean }) => {
+    .action(async (ref: string, o: PullFlags) => {
       // Loaded on use: other commands need not pay for the registry client at startup.
       const { pull } = await import("../../oci/pull.ts");
+      let gate: ((path: string) => Promise<import("../../policy/enforce.ts").PolicyRecord>) | undefined;
+      if (o.policy !== undefined) {
+        const enforce = await import("../../policy/enforce.ts");
+        const { parseReference } = await import("../../oci/reference.ts");
+        // Everything the decision needs is read before any request: a broken policy fails fast.
+        const policy = await enforce.loadPolicyFile(o.policy);
+        const names = await enforce.policyNamesFor(parseReference(ref), o);
+        const signature = await enforce.readSignatureFlag(o.signature);
+        gate = async (path) => {
+          const record = await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: signature, action: `${o.output} was not written` });
+          const d = record.decision;
+          log.info(`policy ${o.policy}: allow component "${names.component}" (rule ${d.rule}${d.verifiedKey !== undefined ? `, verified by key "${d.verifiedKey}"` : ""})`);
+          return record;
+        };
+      } else if (o.componentName !== undefined || o.registryName !== undefined || o.signature !== undefined) {
+        const { UsageError } = await import("../../util/errors.ts");
+        throw new UsageError("--component-name, --registry-name and --signature apply only with --policy", "BAD_FLAGS");
+      }
       const result = await pull({
         reference: ref,
         output: o.output,
@@ -23,6 +59,7 @@ export function register(program: Command): void {
         ...(o.registryConfig !== undefined ? { registryConfig: o.registryConfig } : {}),
         ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
         ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
+        ...(gate !== undefined ? { gate } : {}),
       });
       printResult(o.json, result.metadata, () => result.metadata.manifestDigest);
     });

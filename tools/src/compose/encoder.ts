@@ -185,12 +185,21 @@ function packageImportName(pkg: Package): string {
 }
 
 export async function encodeGraph(graph: CompositionGraph, options: EncodeOptions): Promise<Uint8Array> {
-  const bytes = encodeGraphSync(graph, options);
+  return concat(await encodeGraphValidatedChunks(graph, options));
+}
+
+/**
+ * Encodes into output pieces and, unless `validate: false`, validates the result. Validation
+ * runs on a second encoding whose embedded components have their custom sections removed
+ * (they cannot affect validity), so the large output is never copied for it.
+ */
+export async function encodeGraphValidatedChunks(graph: CompositionGraph, options: EncodeOptions): Promise<Uint8Array[]> {
+  const chunks = encodeGraphChunks(graph, options);
   if (options.validate !== false) {
-    const { validateComponent } = await import("./validate.ts");
-    await validateComponent(bytes);
+    const { runIsolated, stripCustomSections } = await import("./validate.ts");
+    await runIsolated("componentWit", concat(encodeGraphChunks(graph, options, stripCustomSections)));
   }
-  return bytes;
+  return chunks;
 }
 
 /** Encodes without validation (the caller validates when it wants to). */
@@ -201,7 +210,8 @@ export function encodeGraphSync(graph: CompositionGraph, options: EncodeOptions)
 function concat(chunks: Uint8Array[]): Uint8Array {
   let total = 0;
   for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
+  // Every byte is overwritten below; skipping the zero fill matters for 100 MiB outputs.
+  const out = Buffer.allocUnsafe(total);
   let at = 0;
   for (const c of chunks) {
     out.set(c, at);
@@ -228,8 +238,11 @@ export async function writeChunksAtomic(path: string, chunks: Uint8Array[]): Pro
   }
 }
 
-/** Encodes without validation into output pieces; concatenated they are the component. */
-export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOptions): Uint8Array[] {
+/**
+ * Encodes without validation into output pieces; concatenated they are the component.
+ * `mapComponent` transforms embedded component bytes (used to build the validation view).
+ */
+export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOptions, mapComponent?: (bytes: Uint8Array) => Uint8Array): Uint8Array[] {
   const defineComponents = options.defineComponents !== false;
   const builder = new ComponentBuilder();
   const state = new EncodeState(builder);
@@ -317,7 +330,7 @@ export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOption
         if (component === undefined) {
           if (defineComponents) {
             if (pkg.bytes === undefined) throw new CompositionError("PACKAGE_NOT_INSTANTIABLE", `package \`${packageKey(pkg.name, pkg.version)}\` has no component bytes`);
-            component = builder.componentRaw(pkg.bytes);
+            component = builder.componentRaw(mapComponent === undefined ? pkg.bytes : mapComponent(pkg.bytes));
           } else {
             const ty = encoder.component(state, pkg.ty);
             component = builder.importItem(packageImportName(pkg), { k: "component", idx: ty });

@@ -422,6 +422,15 @@ export class CompositionGraph {
     return out;
   }
 
+  /**
+   * Encodes the graph as output pieces (embedded components are not copied); write them with
+   * `writeChunksAtomic` from encoder.ts. Validated unless `validate: false`.
+   */
+  async encodeChunks(options: EncodeOptions = {}): Promise<Uint8Array[]> {
+    const { encodeGraphValidatedChunks } = await import("./encoder.ts");
+    return encodeGraphValidatedChunks(this, options);
+  }
+
   /** Encodes the graph as a component (see encoder.ts for the layout and options). */
   async encode(options: EncodeOptions = {}): Promise<Uint8Array> {
     const { encodeGraph } = await import("./encoder.ts");

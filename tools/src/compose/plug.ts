@@ -15,7 +15,10 @@ export interface PlugInput {
 }
 
 export interface PlugResult {
-  bytes: Uint8Array;
+  /** The composed component as pieces (concatenate, or write with `writeChunksAtomic`). */
+  chunks: Uint8Array[];
+  /** The composed component (joined on first access). */
+  readonly bytes: Uint8Array;
   /** For each plug (in order): the socket imports it satisfied. */
   plugged: Array<{ label: string; imports: string[] }>;
 }
@@ -80,6 +83,14 @@ export function buildPlugGraph(socket: PlugInput, plugs: PlugInput[]): { graph: 
 /** Plugs and encodes (components defined inline; validated unless `validate: false`). */
 export async function plug(socket: PlugInput, plugs: PlugInput[], options: Pick<EncodeOptions, "validate" | "processor"> = {}): Promise<PlugResult> {
   const { graph, plugged } = buildPlugGraph(socket, plugs);
-  const bytes = await graph.encode({ ...options, defineComponents: true });
-  return { bytes, plugged };
+  const chunks = await graph.encodeChunks({ ...options, defineComponents: true });
+  let joined: Uint8Array | undefined;
+  return {
+    chunks,
+    get bytes(): Uint8Array {
+      joined ??= Buffer.concat(chunks);
+      return joined;
+    },
+    plugged,
+  };
 }

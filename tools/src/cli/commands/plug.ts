@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { printResult } from "../output.ts";
 import { UsageError, WasmOciError } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
-import { sha256Digest } from "../../util/digest.ts";
+import { createHash } from "node:crypto";
+import { writeChunksAtomic } from "../../compose/encoder.ts";
 import { log } from "../../util/log.ts";
 
 /**
@@ -41,7 +42,7 @@ export function register(program: Command): void {
       for (const p of result.plugged) {
         if (p.imports.length === 0) log.warn(`plug ${p.label} matched no import of ${socket}`);
       }
-      let data: string | Uint8Array = result.bytes;
+      let data: string | Uint8Array[] = result.chunks;
       if (o.wat) {
         const tools = await import("@bytecodealliance/jco-transpile/wasm-tools");
         try {
@@ -51,12 +52,19 @@ export function register(program: Command): void {
         }
       }
       if (o.output === undefined) {
-        await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
+        const pieces = typeof data === "string" ? [data] : data;
+        for (const piece of pieces) await new Promise<void>((resolve, reject) => process.stdout.write(piece, (e) => (e ? reject(e) : resolve())));
         return;
       }
-      await writeFileAtomic(o.output, data);
-      log.info(`plugged ${o.plug.join(", ")} into ${socket} -> ${o.output} (${result.bytes.length} bytes)`);
-      const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
-      printResult(o.json, { output: o.output, size, digest: sha256Digest(data), plugged: result.plugged }, () => []);
+      if (typeof data === "string") await writeFileAtomic(o.output, data);
+      else await writeChunksAtomic(o.output, data);
+      const size = typeof data === "string" ? Buffer.byteLength(data) : data.reduce((n, c) => n + c.length, 0);
+      log.info(`plugged ${o.plug.join(", ")} into ${socket} -> ${o.output} (${size} bytes)`);
+      if (o.json) {
+        // Hash only when the digest is asked for: it is a full pass over the output.
+        const hash = createHash("sha256");
+        for (const piece of typeof data === "string" ? [data] : data) hash.update(piece);
+        printResult(true, { output: o.output, size, digest: `sha256:${hash.digest("hex")}`, plugged: result.plugged }, () => []);
+      }
     });
 }

@@ -14,7 +14,7 @@ import { bytesId } from "../helpers/bytes.ts";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
 import { runCli, hermeticEnv, freshCacheArgs } from "../helpers/cli.ts";
 import { makeTmp, writeJson, listFiles, type Tmp } from "../helpers/tmp.ts";
-import { startFaultProxy } from "../helpers/fault-proxy.ts";
+import { startFaultProxy, startRecordingServer } from "../helpers/fault-proxy.ts";
 import { coreModule, interfaceComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
 import { getManifest, firstDigest, sha256 } from "../helpers/oci-http.ts";
 
@@ -275,6 +275,35 @@ describe.skipIf(!registryAvailable())("oci auth: token (Bearer realm, ES256 JWT)
       expect(scopes.some((g) => g.name === "tok/app" && g.actions.includes("pull"))).toBe(true);
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it("a blob redirect to another host carries no Bearer token", async () => {
+    const ts = reg.tokenServer;
+    if (ts === undefined) throw new Error("no token server");
+    // The other host serves the blob with its own token, as storage behind a pre-signed URL would.
+    const q = new URLSearchParams({ service: ts.service, scope: "repository:tok/app:pull" });
+    const tr = await fetch(`${ts.realm}?${q.toString()}`, { headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}` } });
+    const storageToken = ((await tr.json()) as { token: string }).token;
+    const other = await startRecordingServer({ upstream: reg.host, upstreamAuthorization: `Bearer ${storageToken}` });
+    const proxy = await startFaultProxy(reg.host);
+    try {
+      proxy.setRules([{ method: "GET", path: /\/v2\/tok\/app\/blobs\/sha256:/, nth: "all", action: { kind: "redirect", status: 307, location: (p) => `${other.url}${p}` } }]);
+      const cfg = await writeJson(tmp.path("redirect-proxy.json"), {
+        registries: [{ name: "local", host: proxy.host, type: "oci", auth: { type: "basic_env", username_env: "TOKEN_REG_USER", password_env: "TOKEN_REG_PASS" } }],
+      });
+      const out = tmp.path("out/redirected.wasm");
+      const r = await runCli(["pull", `${proxy.host}/tok/app:v1`, "-o", out, "--registry-config", cfg, ...freshCacheArgs(tmp.dir)], {
+        env: hermeticEnv(tmp.dir, { TOKEN_REG_USER: user, TOKEN_REG_PASS: pass }),
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(bytesId(await readFile(out))).toBe(bytesId(comp));
+      expect(proxy.matching("GET", /\/blobs\/sha256:/).some((x) => String(x.headers.authorization ?? "").startsWith("Bearer "))).toBe(true);
+      expect(other.requests.length).toBeGreaterThanOrEqual(1);
+      expect(other.requests.filter((x) => x.hasAuthorization)).toEqual([]);
+    } finally {
+      await proxy.stop();
+      await other.stop();
     }
   });
 

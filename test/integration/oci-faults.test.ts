@@ -97,6 +97,17 @@ describe.skipIf(!registryAvailable())("oci faults through a fault-injecting prox
     expect(gap).toBeGreaterThanOrEqual(1_900);
   });
 
+  it("429 with Retry-After as an HTTP date is honoured too", async () => {
+    const when = new Date(Date.now() + 3_000).toUTCString();
+    proxy.setRules([{ method: "GET", path: layerPath(), nth: 1, action: { kind: "status", status: 429, headers: { "retry-after": when } } }]);
+    const r = await pull();
+    expect(r.code, r.stderr).toBe(0);
+    const gets = proxy.matching("GET", layerPath());
+    expect(gets[0]?.fault).toBe("status:429");
+    // HTTP dates have one-second resolution: at least 1 s of the 2-3 s asked for.
+    expect((gets[1]?.time ?? 0) - (gets[0]?.time ?? 0)).toBeGreaterThanOrEqual(1_000);
+  });
+
   it("a connection reset in the middle of the blob is retried and the result is intact", async () => {
     proxy.setRules([{ method: "GET", path: layerPath(), nth: 1, action: { kind: "reset", afterBytes: 256 * 1024 } }]);
     const r = await pull();

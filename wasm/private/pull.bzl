@@ -117,13 +117,8 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
     Returns:
         (wasm File, metadata File): the wasm exists only if every check passed.
     """
-    stages = []
-    if verify_key:
-        stages.append("verify")
-    if policy_info:
-        stages.append("policy")
     final = ctx.actions.declare_file(name + ".wasm")
-    raw = final if not stages else ctx.actions.declare_file("_pulled/" + name + ".wasm")
+    raw = final if not verify_key else ctx.actions.declare_file("_pulled/" + name + ".wasm")
     meta = ctx.actions.declare_file(name + ".oci.json")
     stdout = ctx.actions.declare_file("_pulled/" + name + ".pull.txt")
     tc = wasm_oci_tool(ctx)
@@ -137,6 +132,10 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
     if config_info:
         args.add_all(["--registry-config", config_info.config])
         inputs.append(config_info.config)
+    if policy_info:
+        # The CLI decides before it writes: a component the policy denies is never written.
+        args.add_all(["--policy", policy_info.policy, "--component-name", component, "--registry-name", registry])
+        inputs.append(policy_info.policy)
     cache = ""
     if not config_info or not config_info.cache_dir:
         # No shared cache configured: a scratch cache next to the output, removed afterwards
@@ -154,47 +153,34 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         command = 'out="$1"; cache="$2"; shift 2; "$@" > "$out"; rc=$?; [ -z "$cache" ] || rm -rf "$cache"; [ "$rc" = 0 ] || exit "$rc"; ' + hint,
         tools = tc.tools + [tc.executable],
         arguments = [stdout.path, cache, tc.executable.path, args],
-        inputs = inputs,
+        inputs = depset(inputs, transitive = [policy_info.keys] if policy_info else []),
         outputs = [raw, meta, stdout],
         mnemonic = "WasmOciPull",
-        progress_message = "Pulling %s for %s" % (ref + ("@" + digest if digest else ""), owner),
+        progress_message = "Pulling %s for %s%s" % (
+            ref + ("@" + digest if digest else ""),
+            owner,
+            " (security policy: component %s, registry %s)" % (component, registry) if policy_info else "",
+        ),
         # --action_env carries credentials (names in the registry config) into this action only;
         # unsandboxed, see compat.bzl.
         **network_action_kwargs(cacheable = bool(digest))
     )
 
-    current = raw
     if verify_key:
-        nxt = final if stages[-1] == "verify" else ctx.actions.declare_file("_verified/" + name + ".wasm")
         report = ctx.actions.declare_file("_verified/" + name + ".verify.txt")
         vargs = ctx.actions.args()
-        vargs.add_all(["verify", "-i", current, "-K", verify_key])
+        vargs.add_all(["verify", "-i", raw, "-K", verify_key])
         if openssh:
             vargs.add("-Z")
         run_wasm_oci(
             ctx,
             arguments = [vargs],
-            inputs = [current, verify_key],
-            outputs = [nxt, report],
+            inputs = [raw, verify_key],
+            outputs = [final, report],
             mnemonic = "WasmVerify",
             progress_message = "Verifying the signature of component %s (%s) with %s for %s" % (component, ref, verify_key.short_path, owner),
             stdout = report,
-            copy = (current, nxt),
-        )
-        current = nxt
-    if policy_info:
-        decision = ctx.actions.declare_file("_policy/" + name + ".decision.json")
-        pargs = ctx.actions.args()
-        pargs.add_all(["policy", "check", "--policy", policy_info.policy, "--component", component, "--registry", registry, "-i", current, "--json"])
-        run_wasm_oci(
-            ctx,
-            arguments = [pargs],
-            inputs = depset([current, policy_info.policy], transitive = [policy_info.keys]),
-            outputs = [final, decision],
-            mnemonic = "WasmPolicyCheck",
-            progress_message = "Checking security policy for component %s from registry %s (%s) for %s" % (component, registry, ref, owner),
-            stdout = decision,
-            copy = (current, final),
+            copy = (raw, final),
         )
     return final, meta
 

@@ -500,7 +500,7 @@ function canonOpts(r: Reader): void {
   r.vec(() => {
     const pos = r.pos;
     const o = r.u8("a canonical option");
-    if (o <= 0x02 || o === 0x06) return;
+    if (o <= 0x02 || o === 0x06 || o === 0x09) return;
     if (o >= 0x03 && o <= 0x05) { r.u32("an option index"); return; }
     if (o === 0x07 || o === 0x08) { r.u32("an option index"); return; }
     r.fail(`unknown canonical option 0x${o.toString(16)}`, pos);
@@ -531,13 +531,54 @@ function canon(r: Reader, scope: Scope): void {
       scope.coreFuncs++;
       return;
     }
-    case 0x02: case 0x03: case 0x04: case 0x07:
-      r.u32("a resource type index");
-      scope.coreFuncs++;
-      return;
     default:
-      r.fail(`unsupported canonical function opcode 0x${op.toString(16)} (component model async builtins are not supported)`, pos);
+      skipBuiltin(r, op, pos);
+      scope.coreFuncs++;
   }
+}
+
+/**
+ * The canonical built-ins other than lift and lower (resources, async tasks, streams,
+ * futures, error contexts, waitables, threads) each define one core function; only their
+ * immediates need skipping.
+ */
+function skipBuiltin(r: Reader, op: number, pos: number): void {
+  const u32 = (): void => { r.u32("an index"); };
+  const flag = (): void => { r.u8("a flag"); };
+  switch (op) {
+    case 0x02: case 0x03: case 0x04: case 0x07: u32(); return; // resource.new/drop/rep, drop async
+    case 0x05: case 0x0d: case 0x1e: case 0x1f: case 0x22: case 0x23: case 0x24: case 0x25:
+    case 0x26: case 0x2a: case 0x42: case 0x08:
+      return; // no immediates
+    case 0x06: case 0x0c: case 0x28: case 0x29: case 0x2b: flag(); return;
+    case 0x09: {
+      const form = r.u8("a result list form");
+      if (form === 0x00) skipValType(r);
+      else if (form === 0x01) r.u8("an empty result list");
+      else r.fail(`expected a result list, found 0x${form.toString(16)}`, pos);
+      canonOpts(r);
+      return;
+    }
+    case 0x0a: case 0x0b: {
+      const t = r.u8("a context slot type");
+      if (t !== 0x7f) r.fail(`expected context slot type i32 (0x7f), found 0x${t.toString(16)}`, pos);
+      u32();
+      return;
+    }
+    case 0x0e: case 0x13: case 0x14: case 0x15: case 0x1a: case 0x1b: case 0x40: u32(); return;
+    case 0x0f: case 0x10: case 0x16: case 0x17: u32(); canonOpts(r); return;
+    case 0x11: case 0x12: case 0x18: case 0x19: u32(); flag(); return;
+    case 0x1c: case 0x1d: canonOpts(r); return;
+    case 0x20: case 0x21: flag(); u32(); return;
+    case 0x27: case 0x41: u32(); u32(); return;
+    default:
+      r.fail(`unknown canonical function opcode 0x${op.toString(16)}`, pos);
+  }
+}
+
+function skipValType(r: Reader): void {
+  if (PRIMS[r.peek()] !== undefined) r.pos++;
+  else r.u32("a type index");
 }
 
 function start9(r: Reader, scope: Scope): void {

@@ -8,12 +8,12 @@ import { bytesId } from "../helpers/bytes.ts";
 import { readFile, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { startRegistry, registryAvailable, type Registry } from "../helpers/registry.ts";
-import { runCli, hermeticEnv } from "../helpers/cli.ts";
+import { runCli, hermeticEnv, CLI_PATH } from "../helpers/cli.ts";
 import { makeTmp, writeJson, listFiles, type Tmp } from "../helpers/tmp.ts";
 import { startFaultProxy, startForwardProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
 import { coreModule, interfaceComponent, paddedComponent, writeFixture, INTERFACE_COMPONENT_EXPORTS, INTERFACE_COMPONENT_IMPORTS } from "../helpers/wasm-fixtures.ts";
-import { getBlob, getManifest, listTags, firstDigest, jsonLeaves, sha256, WASM_CONFIG, WASM_LAYER, OCI_MANIFEST } from "../helpers/oci-http.ts";
-import { freePort } from "../helpers/processes.ts";
+import { getBlob, getManifest, listTags, firstDigest, jsonLeaves, pushRawArtifact, sha256, WASM_CONFIG, WASM_LAYER, OCI_MANIFEST } from "../helpers/oci-http.ts";
+import { freePort, runCommand } from "../helpers/processes.ts";
 
 const EPOCH = "1700000000"; // 2023-11-14T22:13:20Z
 
@@ -315,6 +315,19 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     } finally {
       proxy.clear();
     }
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script"))("shows a progress bar when stderr is a terminal (run under script(1) for a pty)", async () => {
+    const big = await paddedComponent(20, "tty");
+    const { digest } = await pushRawArtifact(reg, "rt/tty", "v1", big);
+    const out = tmp.path("out/tty.wasm");
+    const [cache] = fresh().slice(1);
+    const cmd = [process.execPath, CLI_PATH, "pull", `${reg.host}/rt/tty@${digest}`, "-o", out, "--cache-dir", cache as string].map((a) => `'${a}'`).join(" ");
+    const r = await runCommand("script", ["-qec", cmd, "/dev/null"], { env: { ...process.env, ...(env as NodeJS.ProcessEnv) }, timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/100%/);
+    expect(r.stdout).toMatch(/20(\.0)? ?MiB/);
+    expect(bytesId(await readFile(out))).toBe(bytesId(big));
   });
 
   it("honours HTTP_PROXY, and NO_PROXY", async () => {

@@ -92,6 +92,9 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     expect([...config.component.exports].sort()).toEqual([...INTERFACE_COMPONENT_EXPORTS].sort());
     expect([...config.component.imports].sort()).toEqual([...INTERFACE_COMPONENT_IMPORTS].sort());
     expect(Date.parse(config.created ?? "")).toBe(Number(EPOCH) * 1000);
+    // The standard annotation carries the same time.
+    const annotations = (m.json as { annotations?: Record<string, string> }).annotations ?? {};
+    expect(Date.parse(annotations["org.opencontainers.image.created"] ?? "")).toBe(Number(EPOCH) * 1000);
   });
 
   for (const kind of ["core", "app"] as const) {

@@ -119,6 +119,11 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
       expect(r.stderr).toContain(component);
       expect(r.stderr).toContain(target);
       expect(r.stderr).toMatch(/policy/i);
+      // The policy rule that denied it, and nothing written.
+      expect(r.stderr).toContain("component_policies[0] (signed-*)");
+      expect(r.stderr).toContain("was not written");
+      const out = target.startsWith("//compose:") ? join(bin, "compose", "app_tampered_oci", "math.wasm") : join(bin, `${target.slice(3)}.wasm`);
+      expect(existsSync(out), out).toBe(false);
       console.log(`[bazel] ${target} denied:\n${r.stderr.split("\n").filter((l) => /ERROR|deny|policy/i.test(l)).slice(0, 6).join("\n")}`);
     }
   }, 300_000);

@@ -1,0 +1,248 @@
+/**
+ * The examples under real Bazel 4.2.3, in this repository (not a copy): a real registry on a free
+ * port, `node examples/setup.mjs` publishing the services there, `bazel build` and `bazel test` of
+ * //examples/... with --//examples:registry pointing at it, then every command of the example
+ * READMEs, in order, with the outcome each README states (`# fails: ...` = must fail). Bazel runs
+ * with its own output user root and no convenience symlinks, so it never touches a developer's
+ * output tree. The tests share one Bazel server and run in order.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliBuilt, hermeticEnv, REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { registryAvailable, startRegistry, type Registry } from "../helpers/registry.ts";
+import { runCommand } from "../helpers/processes.ts";
+import { makeTmp, type Tmp } from "../helpers/tmp.ts";
+import { bazelAvailable, makeBazel, processCounts, type Bazel, type BazelResult } from "./harness.ts";
+
+const ready = bazelAvailable() && registryAvailable() && cliBuilt();
+
+/** A command of a README: the line, and whether the README says it fails. */
+export interface ReadmeCommand {
+  line: string;
+  fails: boolean;
+}
+
+/** The command lines of the ```sh blocks of a README. */
+export function readmeCommands(markdown: string): ReadmeCommand[] {
+  const out: ReadmeCommand[] = [];
+  const blocks = markdown.matchAll(/```sh\n([\s\S]*?)```/g);
+  for (const b of blocks) {
+    for (const raw of b[1]!.split("\n")) {
+      const line = raw.trim();
+      if (line === "" || line.startsWith("#")) continue;
+      const hash = line.indexOf("  # ");
+      const comment = hash >= 0 ? line.slice(hash + 4) : "";
+      out.push({ line: hash >= 0 ? line.slice(0, hash).trim() : line, fails: /^fails\b/.test(comment) });
+    }
+  }
+  return out;
+}
+
+/** Splits a README command line into words (single quotes group, as in a shell). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let quoted = false;
+  let inWord = false;
+  for (const ch of line) {
+    if (ch === "'") {
+      quoted = !quoted;
+      inWord = true;
+    } else if (ch === " " && !quoted) {
+      if (inWord) words.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quoted) throw new Error(`unbalanced quote in: ${line}`);
+  if (inWord) words.push(cur);
+  return words;
+}
+
+describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
+  let tmp: Tmp;
+  let reg: Registry;
+  let bazel: Bazel;
+  let bin: string;
+  let flag: string;
+  const digests: Record<string, string> = {};
+
+  /** `bazel <command> ... --//examples:registry=HOST ...` (the harness adds --config=bazel4). */
+  const bz = (command: string, args: string[], timeoutMs = 600_000): Promise<BazelResult> => {
+    const sep = args.indexOf("--");
+    const before = sep >= 0 ? args.slice(0, sep) : args;
+    const after = sep >= 0 ? args.slice(sep) : [];
+    const opts = before.filter((a) => a !== "--config=bazel4");
+    if (!opts.some((a) => a.startsWith("--//examples:registry="))) opts.unshift(flag);
+    return bazel.run(command, ["--symlink_prefix=/", ...opts, ...after], { timeoutMs });
+  };
+
+  const manifest = async (ref: string) => runCommand("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/${ref}`], { timeoutMs: 30_000 });
+
+  beforeAll(async () => {
+    tmp = await makeTmp("bazel-examples");
+    reg = await startRegistry();
+    flag = `--//examples:registry=${reg.host}`;
+    bazel = makeBazel(REPO_ROOT, tmp.path("bazel-root"), { HOME: tmp.path("home") });
+  }, 120_000);
+
+  afterAll(async () => {
+    await bazel?.shutdown();
+    await reg?.stop();
+    await tmp?.cleanup();
+  }, 120_000);
+
+  it("setup.mjs publishes the example services (reproducibly: the digests app_production pins)", async () => {
+    const r = await runCommand(process.execPath, [join(REPO_ROOT, "examples", "setup.mjs"), "--registry", reg.host, "--json"], {
+      env: { ...process.env, ...(hermeticEnv(tmp.path("setup")) as Record<string, string>) },
+      timeoutMs: 240_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { services: Array<{ name: string; digest: string }> };
+    for (const s of doc.services) digests[s.name] = s.digest;
+    const build = await readFile(join(REPO_ROOT, "examples", "wac_oci_composition", "BUILD.bazel"), "utf8");
+    expect(build).toContain(`auth-service@${digests["auth-service"]}`);
+    expect(build).toContain(`signed-service@${digests["signed-service"]}`);
+  }, 260_000);
+
+  it("bazel build //examples/... passes", async () => {
+    const r = await bz("build", ["//examples/..."]);
+    expect(r.code, r.stderr.slice(-8000)).toBe(0);
+    bin = await bazel.info("bazel-bin");
+    console.log(`[examples] bazel build //examples/...: ${JSON.stringify(processCounts(r.stderr))}`);
+    // The override is visible: pulls of localhost:5000 went to the mirror.
+    expect(r.stderr).toMatch(/trying mirror 127\.0\.0\.1:\d+\/wasm-examples\//);
+  }, 620_000);
+
+  it("bazel test //examples/...: every composed app answers", async () => {
+    const r = await bz("test", ["//examples/..."]);
+    const out = r.stdout + r.stderr;
+    expect(r.code, out.slice(-8000)).toBe(0);
+    for (const t of [
+      "wac_oci_composition:auth_service_from_oci_test",
+      "wac_oci_composition:basic_distributed_app_test",
+      "wac_oci_composition:secure_distributed_app_test",
+      "wac_oci_composition:ecommerce_app_test",
+      "wac_oci_composition:iot_platform_test",
+      "wac_oci_composition:enterprise_system_handle_test",
+      "wac_oci_composition:enterprise_system_checkout_test",
+      "wac_oci_composition:app_development_test",
+      "wac_oci_composition:app_production_test",
+      "oci_publishing:hello_component_test",
+      "wasm_signing:signed_embedded_runs_test",
+    ]) {
+      expect(out).toMatch(new RegExp(`//examples/${t}\\s+(\\(cached\\) )?PASSED`));
+    }
+  }, 620_000);
+
+  it("a wasm_component_test of an example fails when the answer differs (the tests can fail)", async () => {
+    // The same target with a wrong expectation, through the command line only: no file is written.
+    const wrong = await runCli(["run", join(bin, "examples", "wac_oci_composition", "basic_distributed_app.wasm"), "--invoke", 'handle("alice", "orders")', "--expect", '"token(bob) -> data(orders)"']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('"token(alice) -> data(orders)"');
+  }, 120_000);
+
+  it("app_production pulled exactly the pinned services and verified them", async () => {
+    const meta = await readFile(join(bin, "examples", "wac_oci_composition", "app_production_oci", "auth.oci.json"), "utf8");
+    expect(meta).toContain(digests["auth-service"]!);
+    const pulled = await readFile(join(bin, "examples", "wac_oci_composition", "app_production_oci", "auth.wasm"));
+    const verify = await runCli(["verify", "-i", "-", "-K", join(REPO_ROOT, "examples", "wac_oci_composition", "keys", "example.pk")], { input: pulled });
+    if (verify.code !== 0) {
+      // `-i -` may not be supported: verify the file itself.
+      const v2 = await runCli(["verify", "-i", join(bin, "examples", "wac_oci_composition", "app_production_oci", "auth.wasm"), "-K", join(REPO_ROOT, "examples", "wac_oci_composition", "keys", "example.pk")]);
+      expect(v2.code, v2.stderr).toBe(0);
+    }
+  }, 120_000);
+
+  for (const pkg of ["", "wac_oci_composition", "oci_publishing", "wasm_signing"]) {
+    it(`every command of examples/${pkg ? `${pkg}/` : ""}README.md does what the README says`, async () => {
+      const readme = await readFile(join(REPO_ROOT, "examples", pkg, "README.md"), "utf8");
+      const commands = readmeCommands(readme);
+      expect(commands.length).toBeGreaterThan(0);
+      for (const { line, fails } of commands) {
+        // The README's example paths and port become this test's.
+        const words = shellWords(line.replaceAll("/tmp/", `${tmp.path("readme")}/`).replaceAll("127.0.0.1:5123", reg.host));
+        let r: { code: number; stdout: string; stderr: string };
+        if (words[0] === "pnpm" && words[1] === "build") {
+          // CI and `pnpm test` build before testing; rebuilding here would race other suites.
+          expect(existsSync(join(REPO_ROOT, "tools", "dist", "wasm-oci.mjs"))).toBe(true);
+          continue;
+        } else if (words[0] === "bazel") {
+          r = await bz(words[1]!, words.slice(2));
+        } else if (words[0] === "node" && words[1] === "examples/setup.mjs") {
+          const args = words.slice(2);
+          if (!args.includes("--registry")) args.push("--registry", reg.host);
+          r = await runCommand(process.execPath, [join(REPO_ROOT, "examples", "setup.mjs"), ...args], { timeoutMs: 240_000 });
+        } else if (words[0] === "node" && words[1] === "tools/dist/wasm-oci.mjs") {
+          await runCommand("mkdir", ["-p", tmp.path("readme")], { timeoutMs: 10_000 });
+          r = await runCli(words.slice(2), { cwd: REPO_ROOT, env: hermeticEnv(tmp.path("readme-env")) });
+        } else {
+          throw new Error(`README command the test does not know how to run: ${line}`);
+        }
+        if (fails) expect(r.code, `${line} must fail`).not.toBe(0);
+        else expect(r.code, `${line}\n${r.stderr.slice(-6000)}`).toBe(0);
+        if (fails) console.log(`[examples] expected failure: ${line}\n${r.stderr.split("\n").filter((l) => /ERROR|REFUSED|verif|denied/i.test(l)).slice(0, 4).join("\n")}`);
+      }
+    }, 1_500_000);
+  }
+
+  it("publish targets pushed what they built: annotations, signatures, tags, dry run", async () => {
+    const d = (name: string) => readFile(join(bin, "examples", "oci_publishing", `${name}.digest`), "utf8").then((s) => s.trim());
+    const unsigned = await manifest("wasm-examples/hello-oci:1.0.0");
+    expect(unsigned.code, unsigned.stderr).toBe(0);
+    expect(`sha256:${createHash("sha256").update(unsigned.stdout).digest("hex")}`).toBe(await d("hello_oci_unsigned_image"));
+    const m = JSON.parse(unsigned.stdout) as { annotations: Record<string, string> };
+    expect(m.annotations["org.opencontainers.image.description"]).toBe("Hello component published from Bazel");
+    expect(m.annotations["com.wasm.component.security"]).toBe("unsigned");
+
+    const signed = JSON.parse((await manifest("wasm-examples/hello-oci-signed:1.0.0")).stdout) as { annotations: Record<string, string> };
+    expect(signed.annotations["com.wasm.component.security"]).toBe("signed");
+    expect(signed.annotations["com.wasmsign2.signature.type"]).toBe("embedded");
+    expect((await manifest("wasm-examples/hello-oci-signed:latest")).code).toBe(0);
+    expect((await manifest("wasm-examples/hello-oci-complete:1.0.0")).code).toBe(0);
+
+    // The signed image's component verifies with the key it was signed with.
+    const out = tmp.path("pulled-signed.wasm");
+    const pull = await runCli(["pull", `${reg.host}/wasm-examples/hello-oci-signed:1.0.0`, "-o", out, "--cache-dir", tmp.path("cache")], { env: hermeticEnv(tmp.path("pull")) });
+    expect(pull.code, pull.stderr).toBe(0);
+    const verify = await runCli(["verify", "-i", out, "-K", join(bin, "examples", "oci_publishing", "publishing_keys.pk")]);
+    expect(verify.code, verify.stderr).toBe(0);
+
+    // Both registry names of publish_to_all_registries reach this registry.
+    expect((await manifest("hello-oci-everywhere:1.0.0")).code).toBe(0);
+  }, 300_000);
+
+  it("the strict policy refused the unsigned component: nothing pushed, a deny in the audit log", async () => {
+    expect((await manifest("wasm-examples/hello-oci-strict-unsigned:1.0.0")).code).not.toBe(0);
+    expect((await manifest("wasm-examples/hello-oci-strict:1.0.0")).code).toBe(0);
+    expect((await manifest("wasm-examples/prod-hello-oci:1.0.0")).code).toBe(0);
+    const audit = (await readFile(tmp.path("readme", "wasm-oci-audit.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { component: string; decision: string; registry: string });
+    expect(audit.find((a) => a.component === "hello-oci-strict-unsigned")?.decision).toBe("deny");
+    expect(audit.find((a) => a.component === "hello-oci-strict")?.decision).toBe("allow");
+    expect(audit.filter((a) => a.component === "prod-hello-oci").map((a) => a.registry).sort()).toEqual(["backup", "local"]);
+  });
+
+  it("the tampered component failed verification and the error names it", async () => {
+    const r = await bz("build", ["//examples/wasm_signing:verify_tampered"], 300_000);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/tampered/);
+    expect(r.stderr).toMatch(/verif/i);
+  }, 320_000);
+
+  it("the dry run pushed nothing", async () => {
+    // publish_dry_run and publish_unsigned share an image; the dry run of README ran first,
+    // so the only evidence is its output: the digest and no write. Run it again with a new tag.
+    const r = await bz("run", ["//examples/oci_publishing:publish_dry_run", "--", "--tag", "dry-run-only"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await manifest("wasm-examples/hello-oci:dry-run-only")).code).not.toBe(0);
+  }, 300_000);
+});

@@ -141,3 +141,29 @@ describe("value type indexes", () => {
     expect([...new Writer().s33(200).bytes()]).toEqual([0xc8, 0x01]);
   });
 });
+
+describe("hostile inputs", () => {
+  const PRE = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+  it("deeply nested types fail with a typed error, not a stack overflow", () => {
+    const depth = 5000;
+    const body = [0x01];
+    for (let i = 0; i < depth; i++) body.push(0x42, 0x01, 0x01);
+    body.push(0x42, 0x00);
+    const section = new Writer().byte(0x07).u32(body.length).raw(Uint8Array.from(body)).bytes();
+    expect(() => readComponent(Uint8Array.from([...PRE, ...section]))).toThrow(/nested more than 100 deep/);
+  });
+
+  it("nested components instantiated exponentially often fail fast with a typed error", () => {
+    let comp: Uint8Array = Uint8Array.from(PRE);
+    for (let level = 0; level < 40; level++) {
+      const nested = new Writer().byte(0x04).u32(comp.length).raw(comp).bytes();
+      const inst = new Writer().u32(2).byte(0x00).u32(0).u32(0).byte(0x00).u32(0).u32(0).bytes();
+      const instSection = new Writer().byte(0x05).u32(inst.length).raw(inst).bytes();
+      comp = Uint8Array.from([...PRE, ...nested, ...instSection]);
+    }
+    const t0 = Date.now();
+    expect(() => readComponent(comp)).toThrow(/too complex/);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});

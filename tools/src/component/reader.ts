@@ -20,6 +20,16 @@ const PRIMS: Record<number, PrimitiveType> = {
   0x78: "s64", 0x77: "u64", 0x76: "f32", 0x75: "f64", 0x74: "char", 0x73: "string",
 };
 
+/** Nesting limit for types and components (the reference validator's is 100). */
+const MAX_DEPTH = 100;
+
+/**
+ * Work budget of one `readComponent` call, in bytes interpreted: nested components are
+ * interpreted once per instantiation, so a crafted binary could otherwise make reading it
+ * exponentially slow.
+ */
+let budget = 0;
+
 type CoreTypeSlot = { k: "func"; params: CoreValType[]; results: CoreValType[] } | { k: "module"; t: WModType } | { k: "other" };
 
 /** A component definition: either a nested component's bytes (with its enclosing scope) or a type. */
@@ -45,7 +55,11 @@ class Scope {
   readonly exports = new Map<string, WEnt>();
   /** Resources this scope defines (exported `sub resource`s of a type, `resource` definitions). */
   readonly definedResources: WRes[] = [];
-  constructor(readonly parent?: Scope) {}
+  readonly depth: number;
+  constructor(readonly parent?: Scope, r?: Reader) {
+    this.depth = parent === undefined ? 0 : parent.depth + 1;
+    if (this.depth > MAX_DEPTH) (r ?? new Reader(new Uint8Array(0))).fail(`types and components are nested more than ${MAX_DEPTH} deep`);
+  }
 
   outer(count: number, r: Reader, at: number): Scope {
     let s: Scope | undefined = this;
@@ -78,6 +92,7 @@ export function readComponent(bytes: Uint8Array): ReadComponent {
     throw new ComponentBinaryError(0, "expected the component preamble \\0asm 0d 00 01 00");
   }
   const scope = new Scope();
+  budget = Math.max(64 * bytes.length, 1 << 26);
   interpretComponent(bytes, 8, bytes.length, scope, undefined);
   return { imports: scope.imports, exports: scope.exports };
 }
@@ -85,6 +100,8 @@ export function readComponent(bytes: Uint8Array): ReadComponent {
 /** Interprets a component body. `args` binds imports (instantiation); otherwise imports are fresh. */
 function interpretComponent(bytes: Uint8Array, start: number, end: number, scope: Scope, args: Map<string, WEnt> | undefined): void {
   const r = new Reader(bytes, start, end);
+  budget -= end - start;
+  if (budget < 0) r.fail("the component is too complex to read (nested components instantiated too many times)");
   while (!r.done) {
     const secAt = r.pos;
     const id = r.u8("a section id");
@@ -219,19 +236,19 @@ function instanceType(r: Reader, scope: Scope): WInstType {
   const start = r.pos;
   const evaluate = (): WInstType => {
     const sub = new Reader(r.bytes, start, r.end);
-    const inner = new Scope(scope);
+    const inner = new Scope(scope, sub);
     sub.vec(() => instanceDecl(sub, inner, false), "instance type declarations");
     return new WInstType(inner.exports, inner.definedResources, evaluate);
   };
   const sub = new Reader(r.bytes, start, r.end);
-  const inner = new Scope(scope);
+  const inner = new Scope(scope, sub);
   sub.vec(() => instanceDecl(sub, inner, false), "instance type declarations");
   r.pos = sub.pos;
   return new WInstType(inner.exports, inner.definedResources, evaluate);
 }
 
 function componentType(r: Reader, scope: Scope): WCompType {
-  const inner = new Scope(scope);
+  const inner = new Scope(scope, r);
   r.vec(() => instanceDecl(r, inner, true), "component type declarations");
   return new WCompType(inner.imports, inner.exports);
 }
@@ -410,14 +427,14 @@ function instance(r: Reader, scope: Scope): void {
 
 function instantiate(comp: ComponentSlot, args: Map<string, WEnt>): WInstType {
   if (comp.k === "type") return new WInstType(comp.t.exports, []);
-  const inner = new Scope(comp.parent);
+  const inner = new Scope(comp.parent, new Reader(comp.bytes, comp.start, comp.end));
   interpretComponent(comp.bytes, comp.start, comp.end, inner, args);
   return new WInstType(inner.exports, inner.definedResources);
 }
 
 function componentTypeOf(comp: ComponentSlot): WCompType {
   if (comp.k === "type") return comp.t;
-  const inner = new Scope(comp.parent);
+  const inner = new Scope(comp.parent, new Reader(comp.bytes, comp.start, comp.end));
   interpretComponent(comp.bytes, comp.start, comp.end, inner, undefined);
   return new WCompType(inner.imports, inner.exports);
 }

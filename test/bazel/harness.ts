@@ -167,6 +167,8 @@ export const ACTION_ENV = ["REG_USER", "REG_PASS", "GITHUB_AUTH_TOKEN", "CORP_AU
 export interface Suite {
   tmp: Tmp;
   reg: Registry;
+  /** A second registry (no auth) for publishing to several registries. */
+  reg2: Registry;
   bazel: Bazel;
   /** Credentials the bazel commands get in their environment. */
   env: Record<string, string>;
@@ -195,6 +197,7 @@ export function sha256(data: Uint8Array): string {
 export async function setupSuite(): Promise<Suite> {
   const tmp = await makeTmp("bazel");
   const reg = await startRegistry({ auth: "htpasswd" });
+  const reg2 = await startRegistry();
   const env = { REG_USER: reg.username!, REG_PASS: reg.password!, GITHUB_AUTH_TOKEN: GITHUB_TOKEN, CORP_AUTH_TOKEN: "unused-corp-token-value" };
   const cliEnv = { ...env, HOME: tmp.path("home"), XDG_CACHE_HOME: tmp.path("cache") };
   const configFile = tmp.path("registries.json");
@@ -241,8 +244,8 @@ export async function setupSuite(): Promise<Suite> {
   );
   const composeProblem = probe.code === 0 ? undefined : `wasm-oci compose cannot compose two small components yet (exit ${probe.code}): ${probe.stderr.trim().split("\n").slice(-2).join(" ")}`;
   const all = composeProblem === undefined ? ["//..."] : ["--", "//...", "-//compose/..."];
-  files["registry.bzl"] = `REGISTRY = ${JSON.stringify(reg.host)}\nMATH_DIGEST = ${JSON.stringify(mathDigest)}\n`;
+  files["registry.bzl"] = `REGISTRY = ${JSON.stringify(reg.host)}\nREGISTRY2 = ${JSON.stringify(reg2.host)}\nMATH_DIGEST = ${JSON.stringify(mathDigest)}\n`;
   const ws = await makeWorkspace(tmp.dir, files, ACTION_ENV);
   const bazel = makeBazel(ws, tmp.path("bazel-root"), env);
-  return { tmp, reg, bazel, env, configFile, cliEnv, math, mathDigest, haveSign, composeProblem, all };
+  return { tmp, reg, reg2, bazel, env, configFile, cliEnv, math, mathDigest, haveSign, composeProblem, all };
 }

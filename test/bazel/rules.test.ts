@@ -27,6 +27,7 @@ const ready = bazelAvailable() && registryAvailable() && cliBuilt();
 describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   let tmp: Tmp;
   let reg: Registry;
+  let reg2: Registry;
   let bazel: Bazel;
   let bin: string;
   let mathDigest: string;
@@ -42,7 +43,7 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
 
 
   beforeAll(async () => {
-    ({ tmp, reg, bazel, math, mathDigest, haveSign, composeProblem, all } = await setupSuite());
+    ({ tmp, reg, reg2, bazel, math, mathDigest, haveSign, composeProblem, all } = await setupSuite());
     if (composeProblem !== undefined) console.log(`[bazel] leaving out //compose/...: ${composeProblem}`);
   }, 180_000);
 
@@ -55,6 +56,7 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
     await bazel?.shutdown();
     await bazel?.shutdown(tmp?.path("base2"));
     await reg?.stop();
+    await reg2?.stop();
     await tmp?.cleanup();
   }, 120_000);
 
@@ -159,21 +161,31 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   it("secure publish signs, checks the policy, pushes where allowed and audits every decision", async (ctx) => {
     if (!haveSign) ctx.skip();
     const audit = join(bazel.workspace, "wasm-oci-audit.jsonl");
+    const inspect2 = async (ref: string) =>
+      runCommand("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${reg2.host}/${ref}`], { timeoutMs: 30_000 });
     const ok = await bazel.run("run", ["//:app_secure_publish"]);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect((await inspect("secure/app-signed:2.0.0")).code).toBe(0);
+    expect(ok.code, errors(ok.stderr)).toBe(0);
+    const digest = (await readFile(join(bin, "app_secure_publish_image.digest"), "utf8")).trim();
+    for (const m of [await inspect("secure/app-signed:2.0.0"), await inspect2("secure/app-signed:2.0.0")]) {
+      expect(m.code, m.stderr).toBe(0);
+      expect(sha256(Buffer.from(m.stdout))).toBe(digest);
+    }
     const denied = await bazel.run("run", ["//:app_unsigned_publish"]);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain("REFUSED");
     expect((await inspect("secure/app-signed:2.0.1")).code).not.toBe(0);
+    expect((await inspect2("secure/app-signed:2.0.1")).code).not.toBe(0);
     const records = (await readFile(audit, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records.map((r) => r["decision"])).toEqual(["allow", "deny"]);
+    expect(records.map((r) => `${String(r["registry"])}:${String(r["decision"])}`)).toEqual(["local:allow", "second:allow", "local:deny", "second:deny"]);
     for (const rec of records) {
       expect(rec["component"]).toBe("app-signed");
-      expect(rec["registry"]).toBe("local");
-      expect(String(rec["digest"])).toMatch(/^sha256:/);
+      expect(rec["policy_rule"]).toBe("component_policies[1] (app-signed)");
+      expect(String(rec["digest"])).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(String(rec["time"])).toMatch(/^\d{4}-\d\d-\d\dT/);
     }
+    expect(records[0]!["digest"]).toBe(digest);
+    expect(records[0]!["key_name"]).toBe("build_keys");
+    expect(String(records[0]!["key_id"])).toMatch(/^[0-9a-f]{24}$/);
   }, 240_000);
 
   it("a malformed wkg_registry_config entry fails analysis naming the target, entry and field", async () => {

@@ -47,16 +47,19 @@ export function register(program: Command): void {
       const { UsageError } = await import("../../util/errors.ts");
       let policy: (import("../../policy/enforce.ts").PolicyRecord & { signing: { signed: boolean; reason: string } }) | undefined;
       let wasm: Uint8Array | undefined;
+      let pushSource = source;
       if (o.policy !== undefined) {
         const p = await gateForPush(source, ref, { ...o, policy: o.policy });
         policy = { ...p.record, signing: p.signing };
-        if (p.signing.signed) wasm = p.wasm;
+        // Publish exactly what was decided: the decided bytes, or the layout image pinned by digest.
+        if (p.pinnedSource !== undefined) pushSource = p.pinnedSource;
+        else wasm = p.wasm;
       } else {
         const given = POLICY_ONLY.filter((k) => o[k] !== undefined);
         if (given.length > 0) throw new UsageError(`${given.map(flagName).join(", ")}: only with --policy`, "BAD_FLAGS");
       }
       const result = await push({
-        source,
+        source: pushSource,
         reference: ref,
         tags: o.tag,
         annotations: parseAnnotations(o.annotation),
@@ -98,12 +101,15 @@ async function gateForPush(source: string, ref: string, o: PushFlags & { policy:
   const signature = await enforce.readSignatureFlag(o.signature);
   const fromLayout = source.startsWith("oci-layout:");
   let wasm: Uint8Array;
+  let pinnedSource: string | undefined;
   if (fromLayout) {
     const { pull } = await import("../../oci/pull.ts");
+    const layout = parseReference(source);
     const dir = await mkdtemp(join(tmpdir(), "wasm-oci-policy-"));
     try {
-      await pull({ reference: source, output: join(dir, "layer.wasm"), cacheDir: join(dir, "cache") });
+      const { metadata } = await pull({ reference: source, output: join(dir, "layer.wasm"), cacheDir: join(dir, "cache") });
       wasm = await readFile(join(dir, "layer.wasm"));
+      if (layout.kind === "layout") pinnedSource = `oci-layout:${layout.dir}@${metadata.indexDigest ?? metadata.manifestDigest}`;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -135,5 +141,5 @@ async function gateForPush(source: string, ref: string, o: PushFlags & { policy:
   log.info(
     `policy ${o.policy}: allow component "${names.component}" to registry "${names.registry}" (rule ${d.rule}${d.verifiedKey !== undefined ? `, verified by key "${d.verifiedKey}"` : ""})${r.signing.signed ? `; ${r.signing.reason}` : ""}`,
   );
-  return r;
+  return { ...r, ...(pinnedSource !== undefined ? { pinnedSource } : {}) };
 }

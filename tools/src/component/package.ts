@@ -16,9 +16,9 @@ import type { Package } from "../compose/graph.ts";
 import { readComponent } from "./reader.ts";
 import {
   type DefinedType, type FuncTypeId, type InterfaceId, type ItemKind, type ModuleTypeId, type ResourceId,
-  type Type, Types, type ValueType, type WorldId,
+  type Type, type Types, type ValueType, type WorldId,
 } from "./types.ts";
-import { WCompType, WDefined, WFunc, WInstType, WModType, WRes, peelOf, type WAny, type WEnt, type WVal } from "./wtypes.ts";
+import { peelOf, type WAny, type WCompType, type WDefined, type WEnt, type WFunc, type WInstType, type WModType, type WRes, type WVal } from "./wtypes.ts";
 import { validateExternName } from "./extern-name.ts";
 
 type Owner = { k: "interface"; id: InterfaceId } | { k: "world"; id: WorldId };
@@ -232,6 +232,3 @@ function findDefinitions(types: Types, world: WorldId): Map<string, ItemKind> {
   return defs;
 }
 
-export { Types };
-export type { WAny, WEnt };
-export { WCompType, WDefined, WFunc, WInstType, WModType, WRes };

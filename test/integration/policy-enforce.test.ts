@@ -270,6 +270,12 @@ describe.skipIf(!cliBuilt() || !registryAvailable())("security policy enforced b
       expect(await manifestStatus("app/detached", "1")).toBe(200);
     });
 
+    it("detached policy with an existing -S signature: published", async () => {
+      const r = await ok(pushArgs(p("unsigned.wasm"), "app/detached-given", DETACHED(), ["-S", p("release.sig"), "--json"]));
+      expect((JSON.parse(r.stdout) as { policy: Record_ }).policy.decision).toMatchObject({ allow: true, verifiedKey: "release" });
+      expect(await manifestStatus("app/detached-given", "1")).toBe(200);
+    });
+
     it("an OCI layout source is decided on its wasm layer; it cannot be re-signed", async () => {
       await ok(["image", p("unsigned.wasm"), "-o", p("layout-unsigned"), "--tag", "1"]);
       let r = await cli(pushArgs(`oci-layout:${p("layout-unsigned")}:1`, "app/layout", REQUIRED()));
@@ -315,6 +321,17 @@ describe.skipIf(!cliBuilt() || !registryAvailable())("security policy enforced b
       expect((await readFile(p("compose-ok", "app.wasm"))).length).toBe(out.size);
       await writeFixture(p("deps"), "test/adder.wasm", release);
       await ok(["compose", p("app.wac"), "--deps-dir", p("deps"), "--policy", REQUIRED(), "-o", p("compose-ok", "app2.wasm")]);
+    });
+
+    it("detached policy: PATH.sig next to the dependency is used; without it the dependency is denied", async () => {
+      await mkdir(p("compose-detached", "deps"), { recursive: true });
+      const dep = await writeFixture(p("compose-detached", "deps"), "adder.wasm", unsigned);
+      let r = await cli(["compose", p("app.wac"), "--dep", `test:adder=${dep}`, "--policy", DETACHED(), "-o", p("compose-detached", "app.wasm")]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(existsSync(p("compose-detached", "app.wasm"))).toBe(false);
+      await writeFile(`${dep}.sig`, await readFile(p("release.sig")));
+      r = await ok(["compose", p("app.wac"), "--dep", `test:adder=${dep}`, "--policy", DETACHED(), "-o", p("compose-detached", "app.wasm"), "--json"]);
+      expect((JSON.parse(r.stdout) as { policy: Record_[] }).policy[0]?.decision).toMatchObject({ allow: true, verifiedKey: "release" });
     });
 
     it("optional policy: an unsigned dependency is composed", async () => {

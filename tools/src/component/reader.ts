@@ -100,7 +100,7 @@ export function readComponent(bytes: Uint8Array): ReadComponent {
 /** Interprets a component body. `args` binds imports (instantiation); otherwise imports are fresh. */
 function interpretComponent(bytes: Uint8Array, start: number, end: number, scope: Scope, args: Map<string, WEnt> | undefined): void {
   const r = new Reader(bytes, start, end);
-  budget -= end - start;
+  budget -= end - start + 4096; // a fixed cost per interpretation bounds the number of them too
   if (budget < 0) r.fail("the component is too complex to read (nested components instantiated too many times)");
   while (!r.done) {
     const secAt = r.pos;

@@ -183,7 +183,8 @@ describe("loadRegistryConfig", () => {
 describe("docs/cli.md", () => {
   it("its example registry config is valid", async () => {
     const md = await readFile(new URL("../../docs/cli.md", import.meta.url), "utf8");
-    const block = /```json\n([\s\S]*?)```/.exec(md)?.[1];
+    // The registry config example is the JSON block that declares "registries"; other blocks show outputs.
+    const block = [...md.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b?.includes('"registries"'));
     expect(block).toBeDefined();
     const config = parseRegistryConfig(JSON.parse(block ?? ""), "docs/cli.md");
     expect(config.registries.map((r) => r.name)).toEqual(["ghcr", "local", "vendored"]);

@@ -140,3 +140,20 @@ describe("helpers", () => {
     readComponent(stripped);
   });
 });
+
+describe("validation", () => {
+  it("reports an invalid composition as VALIDATION_FAILED and stays usable for the next call", async () => {
+    // A component whose embedded core module is garbage: our reader does not decode module
+    // bodies, wasm-tools does.
+    const module = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x7f, 0x01, 0x00);
+    const bad = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x01, module.length, ...module);
+    const graph = new CompositionGraph();
+    graph.instantiate(graph.registerPackage(packageFromBytes("test:bad", undefined, bad, graph.types)));
+    await expect(graph.encode()).rejects.toMatchObject({ code: "VALIDATION_FAILED" });
+    await expect(graph.encode({ validate: false })).resolves.toBeInstanceOf(Uint8Array);
+
+    const good = new CompositionGraph();
+    good.instantiate(good.registerPackage(packageFromBytes("test:good", undefined, await parse(FOO), good.types)));
+    await expect(good.encode()).resolves.toBeInstanceOf(Uint8Array);
+  }, 60_000);
+});

@@ -107,6 +107,33 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
     expect(r.stdout + r.stderr).toMatch(/expected: 8/);
   }, 120_000);
 
+  it("wasm_verify fails the build on a bad signature; wasm_security_policy rejects unknown keys at analysis", async (ctx) => {
+    if (!haveSign) ctx.skip();
+    await mkdir(join(bazel.workspace, "neg"), { recursive: true });
+    try {
+      await writeFile(
+        join(bazel.workspace, "neg", "BUILD.bazel"),
+        [
+          `load("@rules_wasm_oci//wasm:defs.bzl", "wasm_security_policy", "wasm_verify")`,
+          // Signed with //:keys, verified with another key.
+          `wasm_verify(name = "wrong_key", signed_component = "//:frontend_signed", public_key = "//:keys/trusted.pk")`,
+          `wasm_security_policy(name = "bad_policy", registry_policies = ["local|required|nobody"], keys = {"trusted": "//:keys/trusted.pk"})`,
+          "",
+        ].join("\n"),
+      );
+      const v = await bazel.run("build", ["//neg:wrong_key"]);
+      expect(v.code).not.toBe(0);
+      expect(v.stderr).toContain("//neg:wrong_key");
+      expect(v.stderr).toMatch(/Verifying the signature/);
+      expect(existsSync(join(bin, "neg", "wrong_key.wasm"))).toBe(false);
+      const p = await bazel.run("build", ["//neg:bad_policy"]);
+      expect(p.code).not.toBe(0);
+      expect(p.stderr.replace(/\n/g, " ")).toMatch(/wasm_security_policy \/\/neg:bad_policy: registry_policies\[0\] "local\|required\|nobody": key "nobody" is not in keys \(trusted\)/);
+    } finally {
+      await rm(join(bazel.workspace, "neg"), { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it("a tampered or unsigned OCI component under a policy that requires signatures fails the build", async (ctx) => {
     if (!haveSign) ctx.skip();
     const cases: Array<[string, string]> = [

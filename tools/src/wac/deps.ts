@@ -46,7 +46,9 @@ export async function compileWat(path: string, text: string): Promise<Uint8Array
 
 async function loadFile(path: string): Promise<DependencySource> {
   if (path.endsWith(".wit")) return { kind: "wit", path };
-  const bytes = new Uint8Array(await readFile(path));
+  // A view, not a copy: dependencies can be tens of MiB and are only read.
+  const buf = await readFile(path);
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   if (path.endsWith(".wat")) return { kind: "wasm", path, bytes: await compileWat(path, new TextDecoder().decode(bytes)) };
   return { kind: "wasm", path, bytes };
 }

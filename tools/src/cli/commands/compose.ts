@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { printResult } from "../output.ts";
 import { UsageError, WasmOciError } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
-import { sha256Digest } from "../../util/digest.ts";
+import { createHash } from "node:crypto";
 import { log } from "../../util/log.ts";
 import { resolveDocument, type ComponentLoader } from "../../wac/resolve.ts";
 import type { LoadedPolicy, PolicyRecord } from "../../policy/enforce.ts";
@@ -64,8 +64,8 @@ function policyLoader(policy: NonNullable<ComposeOptions["policy"]>): ComponentL
   };
 }
 
-/** Reads, resolves and encodes a WAC document; the component bytes. */
-export async function composeFile(opts: ComposeOptions): Promise<Uint8Array> {
+/** Reads, resolves and encodes a WAC document; the component as chunks in file order (not concatenated). */
+export async function composeChunks(opts: ComposeOptions): Promise<Uint8Array[]> {
   let text: string;
   try {
     text = await readFile(opts.file, "utf8");
@@ -76,7 +76,12 @@ export async function composeFile(opts: ComposeOptions): Promise<Uint8Array> {
     { path: opts.file, text },
     { depsDir: opts.depsDir ?? "deps", deps: opts.deps ?? new Map(), loadComponent: opts.policy !== undefined ? policyLoader(opts.policy) : loadComponent },
   );
-  return graph.encode({ defineComponents: !opts.importDependencies, validate: opts.validate ?? true });
+  return graph.encodeChunks({ defineComponents: !opts.importDependencies, validate: opts.validate ?? true });
+}
+
+/** Reads, resolves and encodes a WAC document; the component bytes. */
+export async function composeFile(opts: ComposeOptions): Promise<Uint8Array> {
+  return Buffer.concat(await composeChunks(opts));
 }
 
 type WasmTools = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
@@ -109,7 +114,7 @@ export function register(program: Command): void {
         throw new UsageError("refusing to write a binary component to a terminal: use -o OUT or -t/--wat", "BAD_FLAGS");
       }
       const policy = o.policy !== undefined ? { loaded: await (await import("../../policy/enforce.ts")).loadPolicyFile(o.policy), decisions: [] as PolicyRecord[] } : undefined;
-      const bytes = await composeFile({
+      const chunks = await composeChunks({
         file,
         deps: o.dep ?? new Map(),
         depsDir: o.depsDir,
@@ -120,14 +125,23 @@ export function register(program: Command): void {
       for (const r of policy?.decisions ?? []) {
         log.info(`policy ${r.policy}: allow dependency "${r.component}" (rule ${r.decision.rule}${r.decision.verifiedKey !== undefined ? `, verified by key "${r.decision.verifiedKey}"` : ""})`);
       }
-      const data: string | Uint8Array = o.wat ? await printWat(bytes) : bytes;
+      // Dependencies are defined inline, so the output is about as large as all inputs together:
+      // write the encoder's chunks as they are instead of concatenating them first.
+      const data: string | Uint8Array[] = o.wat ? await printWat(Buffer.concat(chunks)) : chunks;
       if (o.output === undefined) {
-        await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
+        for (const c of typeof data === "string" ? [data] : data) {
+          await new Promise<void>((resolve, reject) => process.stdout.write(c, (e) => (e ? reject(e) : resolve())));
+        }
         return;
       }
-      await writeFileAtomic(o.output, data);
-      log.info(`composed ${file} -> ${o.output} (${bytes.length} bytes)`);
-      const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
-      printResult(o.json, { output: o.output, size, digest: sha256Digest(data), ...(policy !== undefined ? { policy: policy.decisions } : {}) }, () => []);
+      if (typeof data === "string") await writeFileAtomic(o.output, data);
+      else await (await import("../../compose/encoder.ts")).writeChunksAtomic(o.output, data);
+      const size = typeof data === "string" ? Buffer.byteLength(data) : data.reduce((n, c) => n + c.length, 0);
+      log.info(`composed ${file} -> ${o.output} (${size} bytes)`);
+      if (o.json) {
+        const hash = createHash("sha256");
+        for (const c of typeof data === "string" ? [data] : data) hash.update(c);
+        printResult(true, { output: o.output, size, digest: `sha256:${hash.digest("hex")}`, ...(policy !== undefined ? { policy: policy.decisions } : {}) }, () => []);
+      }
     });
 }

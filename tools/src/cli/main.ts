@@ -1,11 +1,12 @@
 import { Command, CommanderError } from "commander";
-import { commandModules } from "./commands/index.ts";
+import { modulesFor } from "./commands/index.ts";
 import { WasmOciError } from "../util/errors.ts";
 import { log, redact, setLogLevel } from "../util/log.ts";
 
 export const VERSION = "0.1.0";
 
-export async function buildProgram(): Promise<Command> {
+/** argv is the user's arguments (without node and script); only the module they name is loaded. */
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name("wasm-oci")
@@ -18,17 +19,14 @@ export async function buildProgram(): Promise<Command> {
     .hook("preAction", (cmd) => {
       if (cmd.opts()["verbose"]) setLogLevel("debug");
     });
-  for (const load of commandModules) {
-    const mod = await load();
-    mod.register(program);
-  }
+  for (const m of modulesFor(args)) (await m.load()).register(program);
   // Subcommands inherit exit override and error output.
   for (const sub of program.commands) sub.exitOverride().showHelpAfterError();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram();
+  const program = await buildProgram(argv.slice(2));
   try {
     await program.parseAsync(argv);
     return 0;

@@ -30,6 +30,8 @@ export interface BazelResult {
 
 export interface Bazel {
   workspace: string;
+  /** Everything every bazel command printed so far (console logs, for the secret scan). */
+  transcript: string[];
   outputUserRoot: string;
   /** Runs `bazel <command> --config=bazel4 <args>`; bounded by timeoutMs. */
   run(command: string, args: string[], opts?: { outputBase?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<BazelResult>;
@@ -91,7 +93,9 @@ export function makeBazel(workspace: string, outputUserRoot: string, baseEnv: Re
     e["PATH"] = (e["PATH"] ?? "").split(":").filter((p) => !p.includes("node_modules")).join(":");
     return e;
   };
+  const transcript: string[] = [];
   const bazel: Bazel = {
+    transcript,
     workspace,
     outputUserRoot,
     async run(command, args, opts = {}) {
@@ -101,6 +105,7 @@ export function makeBazel(workspace: string, outputUserRoot: string, baseEnv: Re
         env: env(opts.env),
         timeoutMs: opts.timeoutMs ?? 240_000,
       });
+      transcript.push(r.stdout, r.stderr);
       return { code: r.code, stdout: r.stdout, stderr: r.stderr };
     },
     async info(key, outputBase) {

@@ -270,6 +270,10 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
     console.log(`[bazel] scanned ${scanned} files of the output base (bazel-out, command.log, java.log, caches) for the secrets`);
     expect(scanned).toBeGreaterThan(10);
     expect(hits).toEqual([]);
+    // And the console output of every bazel command of this suite so far (builds, runs, failures).
+    const console_ = bazel.transcript.join("\n");
+    console.log(`[bazel] scanned ${bazel.transcript.length / 2} bazel command transcripts (${console_.length} chars)`);
+    for (const s of secrets) expect(console_.includes(s)).toBe(false);
     const config = await readFile(join(bin, "registries.registry.json"), "utf8");
     expect(config).toContain('"password_env": "REG_PASS"');
     expect(await readFile(join(bin, "registries.config.toml"), "utf8")).not.toContain(reg.password!);

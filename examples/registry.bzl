@@ -28,29 +28,36 @@ registry_flag = rule(
     doc = "A string flag naming the registry the examples use instead of localhost:5000.",
 )
 
+def _other_loopback_spelling(host):
+    if host.startswith("127.0.0.1"):
+        return host.replace("127.0.0.1", "localhost", 1)
+    return host.replace("localhost", "127.0.0.1", 1)
+
 def _override_registry_config_impl(ctx):
     host = ctx.attr.registry_flag[RegistryFlagInfo].host
+    names = ctx.attr.registry_names
     registries = []
-    for name in ctx.attr.registry_names:
-        if ctx.attr.mode == "mirror":
-            # The name keeps its host (localhost:5000, as the BUILD files say); the flag's registry
-            # serves it as a mirror.
-            entry = {"name": name, "host": "localhost:5000", "type": "oci", "insecure": True, "mirrors": [host] if host else []}
-        else:
-            entry = {"name": name, "host": host or "localhost:5000", "type": "oci", "insecure": True, "mirrors": []}
-        registries.append(entry)
-        if ctx.attr.mode == "direct":
-            # One registry per host: a config may not list a host twice.
-            break
-    if ctx.attr.mode == "direct" and len(ctx.attr.registry_names) > 1:
-        # The other names reach the same registry through the other loopback spelling.
-        other = (host or "localhost:5000")
-        other = other.replace("127.0.0.1", "localhost") if other.startswith("127.0.0.1") else other.replace("localhost", "127.0.0.1")
-        for name in ctx.attr.registry_names[1:2]:
-            registries.append({"name": name, "host": other, "type": "oci", "insecure": True, "mirrors": []})
+    if ctx.attr.mode == "mirror":
+        if len(names) != 1:
+            fail("%s: mirror mode serves one registry name (a config lists localhost:5000 once)" % ctx.label)
+
+        # Each name keeps its host (localhost:5000, as the BUILD files say); the flag's registry
+        # serves it as a mirror.
+        for name in names:
+            registries.append({"name": name, "host": "localhost:5000", "type": "oci", "insecure": True, "mirrors": [host] if host else []})
+    else:
+        # Names point at the flag's registry. A config lists each host once, so a second name gets
+        # the other loopback spelling of the same address.
+        if len(names) > 2:
+            fail("%s: direct mode serves at most two registry names (two spellings of one address)" % ctx.label)
+        target = host or "localhost:5000"
+        if len(names) == 2 and _other_loopback_spelling(target) == target:
+            fail("%s: --//examples:registry=%s: with two registry names the registry must be on 127.0.0.1 or localhost" % (ctx.label, target))
+        for i, name in enumerate(names):
+            registries.append({"name": name, "host": target if i == 0 else _other_loopback_spelling(target), "type": "oci", "insecure": True, "mirrors": []})
     config = {
         "registries": registries,
-        "default_registry": ctx.attr.registry_names[0],
+        "default_registry": names[0],
         "timeout_seconds": 30,
         "retry": {"max_attempts": 2, "max_elapsed_seconds": 30},
         "enable_mirror_fallback": True,
@@ -65,7 +72,7 @@ def _override_registry_config_impl(ctx):
             config = out,
             wkg_config = toml,
             registries = {r["name"]: r["host"] for r in registries},
-            default_registry = ctx.attr.registry_names[0],
+            default_registry = names[0],
             cache_dir = "",
             env_vars = [],
         ),

@@ -21,6 +21,7 @@ export const commandModules: readonly CommandModule[] = [
   { names: ["policy"], load: () => import("./policy.ts") },
   { names: ["compose"], load: () => import("./compose.ts") },
   { names: ["plug"], load: () => import("./plug.ts") },
+  { names: ["wac"], load: () => import("./wac.ts") },
   { names: ["run"], load: () => import("./run.ts") },
   { names: ["component"], load: () => import("./component.ts") },
 ];

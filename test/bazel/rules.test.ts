@@ -92,7 +92,30 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
     if (composeProblem !== undefined) ctx.skip();
     const r = await bazel.run("test", ["//compose/..."], { timeoutMs: 300_000 });
     expect(r.code, r.stdout + errors(r.stderr)).toBe(0);
-    for (const t of ["app_test", "app_from_file_test", "microservices_test"]) expect(r.stdout + r.stderr).toMatch(new RegExp(`//compose:${t}\\s+(\\(cached\\) )?PASSED`));
+    for (const t of ["app_test", "app_from_file_test", "microservices_test", "two_services_test"]) expect(r.stdout + r.stderr).toMatch(new RegExp(`//compose:${t}\\s+(\\(cached\\) )?PASSED`));
+  }, 320_000);
+
+  it("a generated composition of two independent services and their consumer wires each import by name (output group generated_wac)", async (ctx) => {
+    if (composeProblem !== undefined) ctx.skip();
+    const r = await bazel.run("build", ["//compose:two_services", "--output_groups=generated_wac"], { timeoutMs: 300_000 });
+    expect(r.code, errors(r.stderr)).toBe(0);
+    expect(r.stderr).toContain("compose/two_services.generated.wac");
+    const wac = await readFile(join(bin, "compose", "two_services.generated.wac"), "utf8");
+    expect(wac).toBe(
+      [
+        "package rules-wasm-oci:two-services;",
+        "",
+        "let math = new oci:math {};",
+        "let scaler = new local:scaler {};",
+        "let calc = new local:calc {",
+        '  "test:math/ops": math["test:math/ops"],',
+        '  "test:math/scale": scaler["test:math/scale"]',
+        "};",
+        "",
+        "export calc...;",
+        "",
+      ].join("\n"),
+    );
   }, 320_000);
 
   it("a wasm_component_test fails when the result differs", async () => {
@@ -281,7 +304,7 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
 
   it("reproducible: a second output base gives byte-identical layouts and compositions; --disk_cache then runs no action", async () => {
     const targets = ["//:math_pinned", "//:frontend_image", "//:registries", "//:policy"];
-    if (composeProblem === undefined) targets.push("//compose:app", "//compose:app_image", "//compose:microservices");
+    if (composeProblem === undefined) targets.push("//compose:app", "//compose:app_image", "//compose:microservices", "//compose:two_services");
     else console.log(`[bazel] reproducibility of compositions not checked: ${composeProblem}`);
     const base2 = tmp.path("base2");
     const cache = tmp.path("disk-cache");
@@ -292,7 +315,7 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
     const files = ["math_pinned.wasm", "frontend_image.digest", "registries.registry.json", "registries.config.toml", "policy.policy.json"];
     const layoutDirs = ["frontend_image_layout"];
     if (composeProblem === undefined) {
-      files.push("compose/app.wasm", "compose/microservices.wasm", "compose/app_image.digest", "compose/app.wac");
+      files.push("compose/app.wasm", "compose/microservices.wasm", "compose/app_image.digest", "compose/app.generated.wac", "compose/two_services.wasm");
       layoutDirs.push("compose/app_image_layout");
     }
     const walk = async (root: string, rel = ""): Promise<string[]> => {

@@ -15,30 +15,6 @@ def _package_name(owner, key, given, default_ns):
         fail("%s: package name \"%s\" for \"%s\" must be ns:name in lowercase kebab-case (set it in package_names)" % (owner, name, key))
     return name
 
-def generated_composition(package, instances):
-    """A WAC document that instantiates every component and wires them by name, like `wac plug`.
-
-    Each component's imports are satisfied by the exports of the components before it
-    (`...var` spreads), the rest become imports of the composition (`...`). The last
-    component's exports are exported.
-
-    Args:
-        package: the package line's name (`ns:name`).
-        instances: list of (variable, package name) in instantiation order.
-
-    Returns:
-        The WAC source text.
-    """
-    lines = ["package %s;" % package, ""]
-    seen = []
-    for var, pkg in instances:
-        args = ["..." + v for v in reversed(seen)] + ["..."]
-        lines.append("let %s = new %s { %s };" % (var, pkg, ", ".join(args)))
-        seen.append(var)
-    lines.append("")
-    lines.append("export %s...;" % seen[-1])
-    return "\n".join(lines) + "\n"
-
 def _wac_compose_impl(ctx):
     owner = "wac_compose_with_oci %s" % ctx.label
     config_info = ctx.attr.registry_config[WasmRegistryConfigInfo] if ctx.attr.registry_config else None
@@ -96,19 +72,42 @@ def _wac_compose_impl(ctx):
 
     if ctx.attr.composition and ctx.file.composition_file:
         fail("%s: set composition or composition_file, not both" % owner)
+    key_to_pkg = {key: pkg for key, pkg, _ in deps}
+    if ctx.attr.socket and ctx.attr.socket not in key_to_pkg:
+        fail("%s: socket \"%s\" is in neither local_components nor oci_components" % (owner, ctx.attr.socket))
+    for name, key in ctx.attr.import_providers.items():
+        if key not in key_to_pkg:
+            fail("%s: import_providers[\"%s\"] = \"%s\" is in neither local_components nor oci_components" % (owner, name, key))
+    generated = None
     if ctx.file.composition_file:
         wac = ctx.file.composition_file
-    else:
+    elif ctx.attr.composition:
         wac = ctx.actions.declare_file(ctx.label.name + ".wac")
-        if ctx.attr.composition:
-            text = ctx.attr.composition
-        else:
-            # OCI components (services) first, local ones (the application) last: the last one's
-            # imports are wired to everything before it.
-            oci = [(to_kebab(k), p) for k, p, _ in deps if k in ctx.attr.oci_components]
-            local = [(to_kebab(k), p) for k, p, _ in deps if k not in ctx.attr.oci_components]
-            text = generated_composition(ctx.attr.package or "rules-wasm-oci:" + to_kebab(ctx.label.name), oci + local)
-        ctx.actions.write(wac, text)
+        ctx.actions.write(wac, ctx.attr.composition)
+    else:
+        # Starlark cannot read the components, so `wasm-oci wac generate` wires them in an action
+        # from their real import and export names. OCI components (services) come first: the
+        # order only breaks ties between components that do not depend on each other.
+        generated = ctx.actions.declare_file(ctx.label.name + ".generated.wac")
+        wac = generated
+        gen_args = ctx.actions.args()
+        gen_args.add_all(["wac", "generate", "--package", ctx.attr.package or "rules-wasm-oci:" + to_kebab(ctx.label.name)])
+        ordered = [d for d in deps if d[0] in ctx.attr.oci_components] + [d for d in deps if d[0] not in ctx.attr.oci_components]
+        for _, pkg, f in ordered:
+            gen_args.add("--dep", "%s=%s" % (pkg, f.path))
+        if ctx.attr.socket:
+            gen_args.add("--socket", key_to_pkg[ctx.attr.socket])
+        for name in sorted(ctx.attr.import_providers.keys()):
+            gen_args.add("--provider", "%s=%s" % (name, key_to_pkg[ctx.attr.import_providers[name]]))
+        gen_args.add_all(["-o", generated])
+        run_wasm_oci(
+            ctx,
+            arguments = [gen_args],
+            inputs = [f for _, _, f in deps],
+            outputs = [generated],
+            mnemonic = "WacGenerate",
+            progress_message = "Generating the WAC composition of %s for %s" % (", ".join([k for k, _, _ in ordered]), owner),
+        )
 
     out = ctx.actions.declare_file(ctx.label.name + ".wasm")
     args = ctx.actions.args()
@@ -129,6 +128,7 @@ def _wac_compose_impl(ctx):
     )
     return [
         DefaultInfo(files = depset([out, wac])),
+        OutputGroupInfo(generated_wac = depset([generated] if generated else [])),
         WasmComponentInfo(wasm = out, metadata = None, signature = None, package_name = "", reference = "", digest = ""),
     ]
 
@@ -142,6 +142,8 @@ wac_compose_with_oci_rule = rule(
         "package": attr.string(doc = "Package line of a generated composition; default rules-wasm-oci:<name>."),
         "composition": attr.string(doc = "WAC source text."),
         "composition_file": attr.label(allow_single_file = [".wac"]),
+        "socket": attr.string(doc = "Generated composition: the key of the component whose exports are exported; default: every component no other one consumes."),
+        "import_providers": attr.string_dict(doc = "Generated composition: import name -> key of the component that satisfies it, where several export that name."),
         "registry_config": attr.label(providers = [WasmRegistryConfigInfo]),
         "verify_signatures": attr.bool(default = False),
         "public_key": attr.label(allow_files = True),

@@ -14,7 +14,8 @@ def _wasm_component_from_wat_impl(ctx):
     # Every file is passed on its own (never its directory), so the action reads its inputs only.
     for f in wit:
         args.add("--wit", f)
-    args.add_all(["--world", ctx.attr.world or ctx.label.name.replace("_", "-")])
+    world = ctx.attr.world or ctx.label.name.replace("_", "-")
+    args.add_all(["--world", world])
     args.add_all(["--string-encoding", ctx.attr.string_encoding])
     args.add_all(["-o", out])
     run_wasm_oci(
@@ -23,7 +24,7 @@ def _wasm_component_from_wat_impl(ctx):
         inputs = [ctx.file.wat] + wit,
         outputs = [out],
         mnemonic = "WasmComponentNew",
-        progress_message = "Building component %s from %s (world %s)" % (ctx.label, ctx.file.wat.short_path, ctx.attr.world),
+        progress_message = "Building component %s from %s (world %s)" % (ctx.label, ctx.file.wat.short_path, world),
     )
     return [
         DefaultInfo(files = depset([out])),

@@ -53,6 +53,9 @@ describe.skipIf(!ready)("wasm-oci wac generate (built CLI)", () => {
       // A cycle: x needs y, y needs x.
       "x.wasm": service("test:cyc/x", "f", "local.get 0 call $imp0", [["test:cyc/y", "f"]]),
       "y.wasm": service("test:cyc/y", "f", "local.get 0 call $imp0", [["test:cyc/x", "f"]]),
+      // Semver-compatible names: a consumer of api@0.2.0 and a provider of api@0.2.3.
+      "api023.wasm": service("test:ver/api@0.2.3", "f", "local.get 0 i32.const 7 i32.add"),
+      "api-user.wasm": service("run", "run", "local.get 0 call $imp0", [["test:ver/api@0.2.0", "f"]]),
       // Another top-level `run`, for export conflicts between two unconsumed components.
       "other.wasm": service("run", "run", "local.get 0"),
     };
@@ -180,6 +183,20 @@ describe.skipIf(!ready)("wasm-oci wac generate (built CLI)", () => {
     const { text, run } = await roundTrip("socket", pairs, "run(1)", ["--socket", "ex:c"]);
     expect(text).toMatch(/\nexport c\.\.\.;\n$/);
     expect(JSON.parse(run.stdout).result).toBe(23);
+  }, 60_000);
+
+  it("an import is wired to a semver-compatible export when no exact name exists", async () => {
+    const { text, run } = await roundTrip(
+      "semver",
+      [
+        ["ex:user", "api-user.wasm"],
+        ["ex:api", "api023.wasm"],
+      ],
+      "run(1)",
+    );
+    expect(text).toContain('let user = new ex:user { "test:ver/api@0.2.0": api["test:ver/api@0.2.3"] };');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).result).toBe(8);
   }, 60_000);
 
   it("is deterministic and reports bad input with the flag that named it", async () => {

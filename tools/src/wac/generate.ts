@@ -4,7 +4,8 @@
  * `composition`).
  *
  * Rules (docs/cli.md `wasm-oci wac generate`):
- * - an import of component C is satisfied by the export of the same name of another component;
+ * - an import of component C is satisfied by the export of the same name of another component,
+ *   else by a semver-compatible interface name (`a:b/c@0.2.1` for `a:b/c@0.2.0`, as `wac plug`);
  *   several candidates are an error unless `providers` names the one to use;
  * - providers are instantiated before their consumers; ties keep the input order; a cycle is an
  *   error naming it;
@@ -16,6 +17,7 @@
  */
 import { KEYWORDS } from "./lexer.ts";
 import { WasmOciError } from "../util/errors.ts";
+import { areSemverCompatible } from "../compose/aggregator.ts";
 
 export interface GenComponent {
   /** WAC package name `ns:name` (the `--dep` name). */
@@ -37,6 +39,8 @@ export interface Wire {
   readonly consumer: string;
   readonly import: string;
   readonly provider: string;
+  /** The provider's export: the import name, or a semver-compatible one. */
+  readonly export: string;
 }
 
 export interface Generated {
@@ -83,14 +87,19 @@ export function generateComposition(components: readonly GenComponent[], opts: G
   for (const [name, pkg] of opts.providers ?? []) {
     const p = byPkg.get(pkg);
     if (p === undefined) fail("WAC_GENERATE_UNKNOWN_PROVIDER", `--provider ${name}=${pkg}: ${pkg} is not one of the components (${[...byPkg.keys()].join(", ")})`);
-    if (!p.exports.includes(name)) fail("WAC_GENERATE_UNKNOWN_PROVIDER", `--provider ${name}=${pkg}: ${pkg} does not export ${name} (it exports: ${p.exports.join(", ") || "nothing"})`);
+    if (!p.exports.some((e) => areSemverCompatible(e, name))) fail("WAC_GENERATE_UNKNOWN_PROVIDER", `--provider ${name}=${pkg}: ${pkg} does not export ${name} (it exports: ${p.exports.join(", ") || "nothing"})`);
   }
   if (opts.socket !== undefined && !byPkg.has(opts.socket)) {
     fail("WAC_GENERATE_UNKNOWN_SOCKET", `--socket ${opts.socket} is not one of the components (${[...byPkg.keys()].join(", ")})`);
   }
 
-  const exporters = new Map<string, string[]>();
-  for (const c of components) for (const e of c.exports) exporters.set(e, [...(exporters.get(e) ?? []), c.pkg]);
+  /** Exporters of `name` other than `self`: exact names first; only without one, compatible versions. */
+  const exportersOf = (name: string, self: string): { pkg: string; name: string }[] => {
+    const others = components.filter((c) => c.pkg !== self);
+    const exact = others.filter((c) => c.exports.includes(name)).map((c) => ({ pkg: c.pkg, name }));
+    if (exact.length > 0) return exact;
+    return others.flatMap((c) => c.exports.filter((e) => areSemverCompatible(e, name)).map((e) => ({ pkg: c.pkg, name: e })));
+  };
 
   // Resolve every import to at most one provider.
   const wiring: Wire[] = [];
@@ -98,22 +107,23 @@ export function generateComposition(components: readonly GenComponent[], opts: G
   const providersOf = new Map<string, Set<string>>(components.map((c) => [c.pkg, new Set<string>()]));
   for (const c of components) {
     for (const name of c.imports) {
-      const candidates = (exporters.get(name) ?? []).filter((p) => p !== c.pkg);
-      let provider: string | undefined;
+      const candidates = exportersOf(name, c.pkg);
+      let provider: { pkg: string; name: string } | undefined;
       if (candidates.length === 1) provider = candidates[0];
       else if (candidates.length > 1) {
-        provider = opts.providers?.get(name);
-        if (provider === undefined || !candidates.includes(provider)) {
+        const chosen = opts.providers?.get(name);
+        provider = candidates.find((x) => x.pkg === chosen);
+        if (provider === undefined) {
           fail(
             "WAC_GENERATE_AMBIGUOUS",
-            `${c.pkg} imports ${name}, which ${candidates.join(" and ")} all export: choose one with --provider ${name}=PKG (or write the composition by hand)`,
+            `${c.pkg} imports ${name}, which ${candidates.map((x) => (x.name === name ? x.pkg : `${x.pkg} (as ${x.name})`)).join(" and ")} all export: choose one with --provider ${name}=PKG (or write the composition by hand)`,
           );
         }
       }
       if (provider === undefined) imported.push({ consumer: c.pkg, import: name });
       else {
-        wiring.push({ consumer: c.pkg, import: name, provider });
-        providersOf.get(c.pkg)!.add(provider);
+        wiring.push({ consumer: c.pkg, import: name, provider: provider.pkg, export: provider.name });
+        providersOf.get(c.pkg)!.add(provider.pkg);
       }
     }
   }
@@ -154,7 +164,7 @@ export function generateComposition(components: readonly GenComponent[], opts: G
   const lines = [`package ${opts.packageName};`, ""];
   for (const pkg of placed) {
     const c = byPkg.get(pkg)!;
-    const args = wiring.filter((w) => w.consumer === pkg).map((w) => `${quote(w.import)}: ${vars.get(w.provider)}[${quote(w.import)}]`);
+    const args = wiring.filter((w) => w.consumer === pkg).map((w) => `${quote(w.import)}: ${vars.get(w.provider)}[${quote(w.export)}]`);
     if (imported.some((i) => i.consumer === pkg)) args.push("...");
     const head = `let ${vars.get(pkg)} = new ${c.pkg}`;
     if (args.length === 0) lines.push(`${head} {};`);

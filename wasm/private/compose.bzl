@@ -78,6 +78,8 @@ def _wac_compose_impl(ctx):
     for name, key in ctx.attr.import_providers.items():
         if key not in key_to_pkg:
             fail("%s: import_providers[\"%s\"] = \"%s\" is in neither local_components nor oci_components" % (owner, name, key))
+    if (ctx.attr.composition or ctx.file.composition_file) and (ctx.attr.socket or ctx.attr.import_providers):
+        fail("%s: socket and import_providers apply only to a generated composition (no composition or composition_file)" % owner)
     generated = None
     if ctx.file.composition_file:
         wac = ctx.file.composition_file

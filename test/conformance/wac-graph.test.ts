@@ -6,6 +6,7 @@
  */
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { componentEmbed, componentNew, parse } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { CompositionGraph, type NodeId, type PackageId } from "../../tools/src/compose/graph.ts";
@@ -14,7 +15,8 @@ import { promote } from "../../tools/src/component/types.ts";
 import { encodeGraphSync } from "../../tools/src/compose/encoder.ts";
 import { runIsolated } from "../../tools/src/compose/validate.ts";
 
-const ROOT = "/work/shared/conformance/wac/crates/wac-graph/tests/graphs";
+// ../shared beside the repository root, as in CI's fresh clone.
+const ROOT = fileURLToPath(new URL("../../../shared/conformance/wac/crates/wac-graph/tests/graphs", import.meta.url));
 
 interface GraphFile {
   packages?: Array<{ name: string; version?: string; path: string }>;

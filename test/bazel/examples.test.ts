@@ -233,6 +233,12 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
     expect(r.stderr).toMatch(/verif/i);
   }, 320_000);
 
+  it("a malformed --//examples:registry fails analysis with a message naming the flag", async () => {
+    const r = await bz("build", ["--//examples:registry=no-port-here", "//examples:mirrored_registries"], 120_000);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--//examples:registry=no-port-here: expected HOST:PORT");
+  }, 140_000);
+
   it("the dry run pushed nothing", async () => {
     // publish_dry_run and publish_unsigned share an image; the dry run of README ran first,
     // so the only evidence is its output: the digest and no write. Run it again with a new tag.

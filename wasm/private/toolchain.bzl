@@ -8,7 +8,10 @@ Two ways to provide the CLI, one provider shape:
 
 load(":compat.bzl", "hermetic_action_kwargs", "network_action_kwargs")
 
-TOOLCHAIN_TYPE = "@rules_wasm_oci//wasm:toolchain_type"
+# Resolved here, against this file's own repository: a literal "@rules_wasm_oci//..." string is
+# resolved against the repository of the target using the rule, which fails when these rules are
+# the main repository. Bazel 4.2.3 takes only strings in rule(toolchains = ...), hence str().
+TOOLCHAIN_TYPE = str(Label("//wasm:toolchain_type"))
 
 def _wasm_oci_toolchain_impl(ctx):
     if ctx.attr.wasm_oci and (ctx.attr.cli or ctx.attr.node):

@@ -155,30 +155,8 @@ class Parser {
 
   /** After the first identifier of a path has been read and `:` is next. */
   private packagePathFrom(first: Ident): PackagePath {
-    let pkg = first.name;
     this.punct(":");
-    pkg += `:${this.segment().name}`;
-    while (this.isPunct(":")) {
-      this.lex.next();
-      pkg += `:${this.segment().name}`;
-    }
-    const segments: string[] = [];
-    let end = first.span.end;
-    do {
-      this.punct("/");
-      const seg = this.segment();
-      segments.push(seg.name);
-      end = seg.span.end;
-    } while (this.isPunct("/"));
-    let version: string | undefined;
-    if (this.isPunct("@")) {
-      this.lex.next();
-      const v = this.lex.version();
-      version = v.value;
-      end = v.span.end;
-    }
-    const span = { start: first.span.start, end };
-    return version === undefined ? { package: pkg, segments, span } : { package: pkg, segments, version, span };
+    return this.packagePathTail(first, `${first.name}:${this.segment().name}`);
   }
 
   packagePath(): PackagePath {
@@ -541,13 +519,18 @@ class Parser {
 
   /** Continues a package path whose `ns` and first `:`-separated name were already read. */
   private packagePathContinue(first: Ident, second: Token & { kind: "id" | "kw" }): PackagePath {
-    let pkg = `${first.name}:${second.value}`;
+    return this.packagePathTail(first, `${first.name}:${second.value}`);
+  }
+
+  /** The rest of a package path once `ns:name` has been read: further `:name`s, `/segments`, `@version`. */
+  private packagePathTail(first: Ident, head: string): PackagePath {
+    let pkg = head;
     while (this.isPunct(":")) {
       this.lex.next();
       pkg += `:${this.segment().name}`;
     }
     const segments: string[] = [];
-    let end = second.span.end;
+    let end: number;
     do {
       this.punct("/");
       const seg = this.segment();

@@ -11,6 +11,7 @@ import type { Digest } from "../util/digest.ts";
 import { imageIndexSchema, type Descriptor, type ImageIndex } from "./manifest.ts";
 import { ANNOTATION_REF_NAME, OCI_INDEX } from "./media-types.ts";
 import type { ImageArtifacts } from "./wasm-image.ts";
+import { ANNOTATION_SIGNATURE_KIND, ANNOTATION_SIGNATURE_OF, WASM_SIGNATURE_ARTIFACT } from "./signature-artifact.ts";
 
 export const OCI_LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
 
@@ -76,7 +77,9 @@ export function selectLayoutEntry(index: ImageIndex, dir: string, sel: { tag?: s
     }
     return d;
   }
-  if (entries.length === 1) return entries[0] as Descriptor;
+  // Signature artifacts ride along with the image they sign; they are never the default entry.
+  const images = entries.filter((m) => m.artifactType !== WASM_SIGNATURE_ARTIFACT);
+  if (images.length === 1) return images[0] as Descriptor;
   throw new WasmOciError(
     "AMBIGUOUS_LAYOUT",
     `${join(dir, "index.json")} lists ${entries.length} manifests; name one with oci-layout:${dir}:TAG or @sha256:... (tags: ${tags.length ? tags.join(", ") : "none"})`,
@@ -95,6 +98,24 @@ function indexEntries(image: ImageArtifacts, tags: string[]): Descriptor[] {
   const base: Descriptor = { mediaType: image.mediaType, digest: image.manifestDigest, size: image.manifestBytes.length };
   if (tags.length === 0) return [base];
   return [...new Set(tags)].sort().map((t) => ({ ...base, annotations: { [ANNOTATION_REF_NAME]: t } }));
+}
+
+/** Index entries of signature artifacts: no tag, an annotation naming what they are and what they sign. */
+function signatureEntries(signatures: ImageArtifacts[]): Descriptor[] {
+  return signatures.map((s) => ({
+    mediaType: s.mediaType,
+    digest: s.manifestDigest,
+    size: s.manifestBytes.length,
+    artifactType: WASM_SIGNATURE_ARTIFACT,
+    annotations: { [ANNOTATION_SIGNATURE_KIND]: "detached", [ANNOTATION_SIGNATURE_OF]: s.manifest.subject?.digest ?? "" },
+  }));
+}
+
+/** Signature artifacts listed in a layout's index.json whose annotation names `subject`. */
+export function layoutSignatureEntries(index: ImageIndex, subject: Digest): Descriptor[] {
+  return (index.manifests as Descriptor[]).filter(
+    (m) => m.artifactType === WASM_SIGNATURE_ARTIFACT && m.annotations?.[ANNOTATION_SIGNATURE_OF] === subject,
+  );
 }
 
 function indexBytes(manifests: Descriptor[]): string {
@@ -123,13 +144,18 @@ async function assertReplaceable(dir: string): Promise<void> {
   }
 }
 
-/** Writes a fresh layout holding one image, replacing `dir` (empty, absent, or an old layout) as a whole. */
-export async function writeImageLayout(dir: string, image: ImageArtifacts, tags: string[]): Promise<void> {
+/**
+ * Writes a fresh layout holding one image (and the signature artifacts whose subject it is),
+ * replacing `dir` (empty, absent, or an old layout) as a whole. The image entries come first in
+ * index.json, so its first digest is the image's.
+ */
+export async function writeImageLayout(dir: string, image: ImageArtifacts, tags: string[], signatures: ImageArtifacts[] = []): Promise<void> {
   await assertReplaceable(dir);
   await replaceDirAtomic(dir, async (tmp) => {
     await writeFile(join(tmp, "oci-layout"), OCI_LAYOUT_CONTENT);
     await writeBlobs(tmp, image);
-    await writeFile(join(tmp, "index.json"), indexBytes(indexEntries(image, tags)));
+    for (const s of signatures) await writeBlobs(tmp, s);
+    await writeFile(join(tmp, "index.json"), indexBytes([...indexEntries(image, tags), ...signatureEntries(signatures)]));
   });
 }
 

@@ -23,11 +23,13 @@ export class SubtypeError extends WasmOciError {
 
 type Variance = "covariant" | "contravariant";
 
-function fail(msg: string): never {
+/** Throws a SubtypeError with one message; context() prefixes where it happened. */
+export function fail(msg: string): never {
   throw new SubtypeError([msg]);
 }
 
-function context<T>(ctx: string, f: () => T): T {
+/** Runs f; a SubtypeError from it gets ctx prepended to its chain of messages. */
+export function context<T>(ctx: string, f: () => T): T {
   try {
     return f();
   } catch (e) {

@@ -8,25 +8,13 @@
  * name is kept. Interfaces are unified by their id, so types shared through `use` end up as
  * one import.
  */
-import { SubtypeChecker, SubtypeError, coreExtern } from "../component/subtype.ts";
+import { SubtypeChecker, SubtypeError, context, coreExtern, fail } from "../component/subtype.ts";
 import {
   Types, itemType, type DefinedType, type DefinedTypeId, type FuncTypeId, type InterfaceId, type ItemKind,
   type ModuleTypeId, type Resource, type ResourceId, type Type, type ValueType, type WorldId,
 } from "../component/types.ts";
 import { isSemver } from "../component/extern-name.ts";
 
-function fail(msg: string): never {
-  throw new SubtypeError([msg]);
-}
-
-function context<T>(ctx: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof SubtypeError) throw new SubtypeError([ctx, ...e.chain]);
-    throw e;
-  }
-}
 
 interface Semver { major: number; minor: number; patch: number; pre: string }
 

@@ -1,18 +1,34 @@
 /**
- * `pnpm demo`: the main job until the Bazel examples exist. A short end-to-end run of the wasm-oci
- * CLI against a registry it starts itself, printing what it does as it goes and a summary.
- * Everything it starts is stopped at the end, on errors and on Ctrl-C.
+ * `pnpm demo`: the main job. The whole example workflow on this machine, with nothing started
+ * beforehand: a registry it starts itself, the signed example services published to it, the
+ * example compositions built with Bazel, the signatures verified, the composed apps run and the
+ * featured one published. It prints what it does as it goes, then a summary (components, digests,
+ * time taken) whose last line is the composed app's answer. Everything it starts (registry, Bazel
+ * server, temp dirs) is stopped at the end, on errors and on Ctrl-C.
  *
  * Steps live in tools/demo/steps/*.ts (see tools/demo/context.ts); add new ones to `steps` below.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli, CLI_PATH, cliBuilt, hermeticEnv } from "../../test/helpers/cli.ts";
-import type { DemoContext, DemoStep } from "./context.ts";
-import { ociSteps } from "./steps/oci.ts";
+import { runCli, CLI_PATH, cliBuilt, hermeticEnv, REPO_ROOT } from "../../test/helpers/cli.ts";
+import { runCommand } from "../../test/helpers/processes.ts";
+import { shellLine, type DemoContext, type DemoStep, type RunOptions } from "./context.ts";
+import { appSteps } from "./steps/app.ts";
+import { bazelSteps } from "./steps/bazel.ts";
+import { publishServicesSteps, verifySteps } from "./steps/examples.ts";
+import { registrySteps } from "./steps/registry.ts";
 
-const steps: DemoStep[] = [...ociSteps];
+const steps: DemoStep[] = [...registrySteps, ...publishServicesSteps, ...bazelSteps, ...verifySteps, ...appSteps];
+
+/** Throws when the exit code is not the one the step asked for. */
+function checkExit(what: string, r: { code: number; stderr: string }, opts: RunOptions): void {
+  if (opts.expectFailure === true) {
+    if (r.code === 0) throw new Error(`${what} succeeded, and the demo shows it must not`);
+  } else if (r.code !== 0) {
+    throw new Error(`${what} exited ${r.code}:\n${r.stderr.trim()}`);
+  }
+}
 
 async function main(): Promise<number> {
   const started = performance.now();
@@ -27,6 +43,7 @@ async function main(): Promise<number> {
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
+    if (cleanups.length > 0) process.stdout.write(`\nStopping what the demo started\n`);
     for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => process.stderr.write(`cleanup: ${String(e)}\n`));
     await rm(workDir, { recursive: true, force: true });
   };
@@ -43,15 +60,31 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   // The demo's own credentials and cache: nothing of the user's is read or written.
-  const env = hermeticEnv(workDir, { SOURCE_DATE_EPOCH: "1700000000" });
+  // No SOURCE_DATE_EPOCH: the services' digests must be the ones app_production pins, which
+  // are those of the default (fixed) image timestamp.
+  const env = hermeticEnv(workDir, { SOURCE_DATE_EPOCH: undefined });
   const ctx: DemoContext = {
     workDir,
-    components: [],
+    repoRoot: REPO_ROOT,
+    env,
+    services: [],
+    apps: [],
     say: (m) => process.stdout.write(`   ${m}\n`),
     async cli(args, opts = {}) {
-      process.stdout.write(`   $ wasm-oci ${args.map((a) => (/[\s"'()]/.test(a) ? JSON.stringify(a) : a)).join(" ")}\n`);
-      const r = await runCli(args, { env: { ...env, ...(opts.env ?? {}) }, timeoutMs: 120_000 });
-      if (r.code !== 0) throw new Error(`wasm-oci ${args[0] ?? ""} exited ${r.code}:\n${r.stderr.trim()}`);
+      process.stdout.write(`   $ ${shellLine("wasm-oci", args)}\n`);
+      const r = await runCli(args, { env: { ...env, ...(opts.env ?? {}) }, timeoutMs: opts.timeoutMs ?? 120_000 });
+      checkExit(`wasm-oci ${args[0] ?? ""}`, r, opts);
+      return r;
+    },
+    async exec(command, args, opts = {}) {
+      process.stdout.write(`   $ ${shellLine(command === process.execPath ? "node" : command, args.map((a) => a.replace(`${REPO_ROOT}/`, "")))}\n`);
+      const merged: NodeJS.ProcessEnv = { ...process.env };
+      for (const [k, v] of Object.entries({ ...env, ...(opts.env ?? {}) })) {
+        if (v === undefined) delete merged[k];
+        else merged[k] = v;
+      }
+      const r = await runCommand(command, args, { env: merged, cwd: opts.cwd ?? REPO_ROOT, timeoutMs: opts.timeoutMs ?? 120_000 });
+      checkExit(command, r, opts);
       return r;
     },
     onCleanup: (fn) => cleanups.push(fn),
@@ -66,9 +99,13 @@ async function main(): Promise<number> {
       await step.run(ctx);
       process.stdout.write(`   done in ${Math.round(performance.now() - t0)} ms\n`);
     }
+    // Stop everything before the summary, so the summary is the end of the output.
+    await cleanup();
     process.stdout.write(`\nSummary\n`);
     for (const line of summaryLines) process.stdout.write(`   ${line}\n`);
-    process.stdout.write(`   ${steps.length} steps in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`   time: ${steps.length} steps in ${((performance.now() - started) / 1000).toFixed(1)} s; everything the demo started is stopped\n`);
+    if (ctx.answer === undefined) throw new Error("no composed app answered");
+    process.stdout.write(`   answer of ${ctx.answer}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -163,7 +163,7 @@ export async function writeImageLayout(dir: string, image: ImageArtifacts, tags:
  * Adds an image to a layout, creating it if needed: a tag already in index.json moves to the new
  * manifest, other entries stay. index.json is replaced atomically after every blob is in place.
  */
-export async function addImageToLayout(dir: string, image: ImageArtifacts, tags: string[]): Promise<void> {
+export async function addImageToLayout(dir: string, image: ImageArtifacts, tags: string[], signatures: ImageArtifacts[] = []): Promise<void> {
   let existing: Descriptor[] = [];
   try {
     await stat(join(dir, "index.json"));
@@ -174,10 +174,12 @@ export async function addImageToLayout(dir: string, image: ImageArtifacts, tags:
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, "oci-layout"), OCI_LAYOUT_CONTENT);
   await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
-  for (const b of [image.config, ...image.layers]) {
-    if (!(await layoutHasBlob(dir, b.descriptor.digest))) await writeFileAtomic(layoutBlobPath(dir, b.descriptor.digest), b.bytes);
+  for (const a of [image, ...signatures]) {
+    for (const b of [a.config, ...a.layers]) {
+      if (!(await layoutHasBlob(dir, b.descriptor.digest))) await writeFileAtomic(layoutBlobPath(dir, b.descriptor.digest), b.bytes);
+    }
+    await writeFileAtomic(layoutBlobPath(dir, a.manifestDigest), a.manifestBytes);
   }
-  await writeFileAtomic(layoutBlobPath(dir, image.manifestDigest), image.manifestBytes);
   const added = indexEntries(image, tags);
   const tagSet = new Set(tags);
   const kept = existing.filter((m) => {
@@ -185,5 +187,6 @@ export async function addImageToLayout(dir: string, image: ImageArtifacts, tags:
     if (t !== undefined) return !tagSet.has(t);
     return !(tags.length === 0 && m.digest === image.manifestDigest);
   });
-  await writeFileAtomic(join(dir, "index.json"), indexBytes([...kept, ...added]));
+  const sigDigests = new Set(signatures.map((a) => a.manifestDigest));
+  await writeFileAtomic(join(dir, "index.json"), indexBytes([...kept.filter((m) => !sigDigests.has(m.digest)), ...added, ...signatureEntries(signatures)]));
 }

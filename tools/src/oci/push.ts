@@ -11,14 +11,16 @@ import { UsageError, WasmOciError } from "../util/errors.ts";
 import { sha256Digest, type Digest } from "../util/digest.ts";
 import { log } from "../util/log.ts";
 import { mapLimit, TRANSFER_CONCURRENCY } from "./concurrency.ts";
-import { addImageToLayout, layoutBlobPath, readLayoutIndex, selectLayoutEntry } from "./layout.ts";
-import { parseManifest, type Descriptor } from "./manifest.ts";
+import { addImageToLayout, layoutBlobPath, layoutSignatureEntries, readLayoutIndex, selectLayoutEntry } from "./layout.ts";
+import { parseManifest, type Descriptor, type ImageIndex } from "./manifest.ts";
 import { progressBar } from "./progress.ts";
 import { retryDelay, type RetryPolicy } from "./retry-policy.ts";
 import { formatReference, parseReference, tagProblem } from "./reference.ts";
 import type { BlobSource, RegistryClient } from "./registry-client.ts";
 import { loadOciSettings, registryClient } from "./registry-settings.ts";
-import { buildWasmImage, jsonBytes } from "./wasm-image.ts";
+import { buildWasmImage, createdTimestamp, jsonBytes, type ImageArtifacts } from "./wasm-image.ts";
+import { buildSignatureArtifact, checkSignatureBytes, signatureLayerOf, WASM_SIGNATURE_ARTIFACT } from "./signature-artifact.ts";
+import { recordReferrer, type ReferrersVia } from "./referrers.ts";
 
 export interface PushOptions {
   /** IN.wasm or oci-layout:DIR[:tag|@digest] */
@@ -31,6 +33,22 @@ export interface PushOptions {
   dryRun?: boolean;
   /** The module to publish instead of the file `source` names (still used for the title): `push --policy` passes the signed bytes. */
   wasm?: Uint8Array;
+  /**
+   * A detached signature (wasmsign2 signature data) of the module: pushed as a signature artifact
+   * whose subject is the pushed manifest, and recorded as its referrer.
+   */
+  signature?: Uint8Array;
+}
+
+/** A signature artifact sent (or, with --dry-run, to be sent) with the image. */
+export interface PushedReferrer {
+  digest: Digest;
+  size: number;
+  artifactType: string;
+  subject: Digest;
+  /** How a puller finds it: the registry's referrers API, or the `sha256-<hex>` tag (`tag`). */
+  via?: ReferrersVia;
+  tag?: string;
 }
 
 export type BlobStatus = "uploaded" | "exists" | "mounted" | "not-sent";
@@ -45,6 +63,8 @@ export interface PushResult {
   dryRun: boolean;
   manifest: unknown;
   blobs: Array<{ digest: Digest; size: number; mediaType: string; status: BlobStatus }>;
+  /** Signature artifacts whose subject is the pushed manifest. */
+  referrers: PushedReferrer[];
 }
 
 interface PushBlob {
@@ -65,6 +85,8 @@ export interface PushPlan {
   top: PushManifest;
   /** For the wasm-file case, so a layout destination can be written. */
   image?: ReturnType<typeof buildWasmImage>;
+  /** Signature artifacts whose subject is `top`, pushed after it. */
+  referrers: ImageArtifacts[];
 }
 
 function fileSource(path: string, size: number): BlobSource {
@@ -72,19 +94,26 @@ function fileSource(path: string, size: number): BlobSource {
   return { size, open: (start, end) => createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 }) };
 }
 
-async function planFromWasm(path: string, annotations: Record<string, string>, bytes?: Uint8Array): Promise<PushPlan> {
+function subjectOf(digest: Digest, bytes: Uint8Array, mediaType: string): Descriptor {
+  return { mediaType, digest, size: bytes.length };
+}
+
+async function planFromWasm(path: string, annotations: Record<string, string>, bytes?: Uint8Array, signature?: Uint8Array): Promise<PushPlan> {
   let wasm: Uint8Array;
   try {
     wasm = bytes ?? (await readFile(path));
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as Error).message}`, "INPUT_UNREADABLE");
   }
-  const image = buildWasmImage(wasm, { fileName: basename(path), annotations });
+  const created = createdTimestamp();
+  const image = buildWasmImage(wasm, { fileName: basename(path), annotations, created });
+  const referrers = signature !== undefined ? [buildSignatureArtifact(signature, subjectOf(image.manifestDigest, image.manifestBytes, image.mediaType), created)] : [];
   return {
     blobs: [image.config, ...image.layers].map((b) => ({ descriptor: b.descriptor, source: { size: b.bytes.length, bytes: b.bytes } })),
     children: [],
     top: { bytes: image.manifestBytes, digest: image.manifestDigest, mediaType: image.mediaType },
     image,
+    referrers,
   };
 }
 
@@ -115,7 +144,41 @@ async function readLayoutManifest(dir: string, digest: Digest): Promise<Buffer> 
   return bytes;
 }
 
-async function planFromLayout(dir: string, sel: { tag?: string; digest?: Digest }, annotations: Record<string, string>): Promise<PushPlan> {
+/**
+ * The signature artifacts a layout holds for `subject` (index.json entries written by `image
+ * --signature`), digest-checked. When the pushed manifest differs from the layout's (annotations
+ * added on push), the artifact is rebuilt around the same signature bytes with the new subject:
+ * the signature covers the module, not the manifest.
+ */
+async function layoutReferrers(dir: string, index: ImageIndex, subject: Digest, top: Descriptor): Promise<ImageArtifacts[]> {
+  const out: ImageArtifacts[] = [];
+  for (const entry of layoutSignatureEntries(index, subject)) {
+    const bytes = await readLayoutManifest(dir, entry.digest);
+    const what = `signature artifact ${entry.digest} of oci-layout:${dir}`;
+    const parsed = parseManifest(bytes, entry.mediaType, what);
+    if (parsed.kind !== "manifest") throw new WasmOciError("BAD_SIGNATURE_ARTIFACT", `${what} is an image index; expected an image manifest`);
+    const layerDesc = signatureLayerOf(parsed.manifest, subject, what);
+    const layerBytes = await readLayoutManifest(dir, layerDesc.digest);
+    checkSignatureBytes(layerBytes, `signature blob ${layerDesc.digest} of oci-layout:${dir}`);
+    const configDesc = parsed.manifest.config as Descriptor;
+    const configBytes = await readLayoutManifest(dir, configDesc.digest);
+    if (top.digest !== subject) {
+      out.push(buildSignatureArtifact(layerBytes, top, parsed.manifest.annotations?.["org.opencontainers.image.created"] ?? createdTimestamp()));
+      continue;
+    }
+    out.push({
+      manifest: parsed.manifest,
+      manifestBytes: bytes,
+      manifestDigest: entry.digest,
+      mediaType: parsed.mediaType,
+      config: { descriptor: configDesc, bytes: configBytes },
+      layers: [{ descriptor: layerDesc, bytes: layerBytes }],
+    });
+  }
+  return out;
+}
+
+async function planFromLayout(dir: string, sel: { tag?: string; digest?: Digest }, annotations: Record<string, string>, signature?: Uint8Array): Promise<PushPlan> {
   const index = await readLayoutIndex(dir);
   const entry = selectLayoutEntry(index, dir, sel);
   let topBytes: Uint8Array = await readLayoutManifest(dir, entry.digest);
@@ -142,7 +205,25 @@ async function planFromLayout(dir: string, sel: { tag?: string; digest?: Digest 
     mediaType = parsed.mediaType;
   }
   const unique = [...new Map(blobs.map((b) => [b.descriptor.digest, b])).values()];
-  return { blobs: unique, children, top: { bytes: topBytes, digest: sha256Digest(topBytes), mediaType } };
+  const top = { bytes: topBytes, digest: sha256Digest(topBytes), mediaType };
+  const topDesc = subjectOf(top.digest, top.bytes, mediaType);
+  const referrers = await layoutReferrers(dir, index, entry.digest, topDesc);
+  if (signature !== undefined) referrers.push(buildSignatureArtifact(signature, topDesc, createdTimestamp()));
+  return { blobs: unique, children, top, referrers: dedupeArtifacts(referrers) };
+}
+
+function dedupeArtifacts(list: ImageArtifacts[]): ImageArtifacts[] {
+  return [...new Map(list.map((a) => [a.manifestDigest, a])).values()];
+}
+
+function referrerSummary(a: ImageArtifacts, extra: { via?: ReferrersVia; tag?: string } = {}): PushedReferrer {
+  return {
+    digest: a.manifestDigest,
+    size: a.manifestBytes.length,
+    artifactType: a.manifest.artifactType ?? WASM_SIGNATURE_ARTIFACT,
+    subject: a.manifest.subject?.digest as Digest,
+    ...extra,
+  };
 }
 
 /** `--mount-from` may be a repository ("team/app") or a reference on the same registry. */
@@ -194,13 +275,14 @@ async function tryMount(client: RegistryClient, repo: string, digest: Digest, fr
 
 export async function push(opts: PushOptions): Promise<PushResult> {
   const annotations = opts.annotations ?? {};
+  if (opts.signature !== undefined) checkSignatureBytes(opts.signature, "--signature");
   // Loaded first so a bad config is reported even for --dry-run; loading sends nothing.
   const settings = await loadOciSettings(opts.registryConfig !== undefined ? { registryConfig: opts.registryConfig } : {});
   const src = opts.source.startsWith("oci-layout:") ? parseReference(opts.source) : undefined;
   const plan =
     src !== undefined && src.kind === "layout"
-      ? await planFromLayout(src.dir, { ...(src.tag !== undefined ? { tag: src.tag } : {}), ...(src.digest !== undefined ? { digest: src.digest } : {}) }, annotations)
-      : await planFromWasm(opts.source, annotations, opts.wasm);
+      ? await planFromLayout(src.dir, { ...(src.tag !== undefined ? { tag: src.tag } : {}), ...(src.digest !== undefined ? { digest: src.digest } : {}) }, annotations, opts.signature)
+      : await planFromWasm(opts.source, annotations, opts.wasm, opts.signature);
 
   const dest = parseReference(opts.reference);
   const tags = [...new Set([...(dest.tag !== undefined ? [dest.tag] : []), ...(opts.tags ?? [])])];
@@ -223,8 +305,9 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   if (dest.kind === "layout") {
     if (plan.image === undefined) throw new UsageError("pushing from an OCI layout into another OCI layout is not supported; copy the directory", "LAYOUT_TO_LAYOUT");
     const blobs = plan.blobs.map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType, status: (opts.dryRun ? "not-sent" : "uploaded") as BlobStatus }));
-    if (!opts.dryRun) await addImageToLayout(dest.dir, plan.image, tags);
-    return { ...baseResult, reference: `oci-layout:${dest.dir}@${plan.top.digest}`, dryRun: opts.dryRun ?? false, blobs };
+    if (!opts.dryRun) await addImageToLayout(dest.dir, plan.image, tags, plan.referrers);
+    const via = opts.dryRun ? {} : { via: "oci-layout" as const };
+    return { ...baseResult, reference: `oci-layout:${dest.dir}@${plan.top.digest}`, dryRun: opts.dryRun ?? false, blobs, referrers: plan.referrers.map((a) => referrerSummary(a, via)) };
   }
 
   const reference = formatReference({ kind: "registry", registry: dest.registry, repository: dest.repository, digest: plan.top.digest });
@@ -234,6 +317,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       reference,
       dryRun: true,
       blobs: plan.blobs.map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType, status: "not-sent" })),
+      referrers: plan.referrers.map((a) => referrerSummary(a)),
     };
   }
 
@@ -269,10 +353,22 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   } else {
     for (const t of tags) await client.putManifest(repo, t, plan.top.bytes, plan.top.mediaType);
   }
+  // Referrers go up after their subject: a registry may refuse a subject it does not hold yet.
+  const referrers: PushedReferrer[] = [];
+  for (const a of plan.referrers) {
+    for (const b of [a.config, ...a.layers]) {
+      if (!(await client.blobExists(repo, b.descriptor.digest))) await client.uploadBlob(repo, b.descriptor.digest, { size: b.bytes.length, bytes: b.bytes });
+    }
+    const put = await client.putManifestDetailed(repo, a.manifestDigest, a.manifestBytes, a.mediaType);
+    const recorded = await recordReferrer(client, repo, a, put.ociSubject);
+    log.info(`signature ${a.manifestDigest} refers to ${plan.top.digest} (${recorded.via === "tag-fallback" ? `referrers tag ${recorded.tag}` : "referrers API"})`);
+    referrers.push(referrerSummary(a, recorded));
+  }
   return {
     ...baseResult,
     reference,
     dryRun: false,
     blobs: plan.blobs.map((b, i) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType, status: statuses[i] as BlobStatus })),
+    referrers,
   };
 }

@@ -147,6 +147,15 @@ export class RegistryClient {
   }
 
   async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
+    return (await this.putManifestDetailed(repository, reference, bytes, mediaType)).digest;
+  }
+
+  /**
+   * PUT a manifest; `ociSubject` is the OCI-Subject header a registry with the referrers API
+   * answers for a manifest with a subject (distribution spec 1.1): then it keeps the referrers
+   * list itself and the tag fallback is not needed.
+   */
+  async putManifestDetailed(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: Digest; ociSubject?: string }> {
     const res = await this.send(
       { method: "PUT", url: this.url(repository, `manifests/${reference}`), headers: { "content-type": mediaType }, body: bytes },
       [repositoryScope(repository, "push")],
@@ -158,7 +167,35 @@ export class RegistryClient {
     if (answered !== undefined && /^sha256:/.test(answered) && answered !== digest) {
       throw new WasmOciError("DIGEST_MISMATCH", `registry ${this.registry} stored manifest ${repository}:${reference} as ${answered}, expected ${digest}`);
     }
-    return digest;
+    const ociSubject = header(res, "oci-subject");
+    return { digest, ...(ociSubject !== undefined ? { ociSubject } : {}) };
+  }
+
+  /**
+   * GET /v2/<name>/referrers/<digest> (distribution spec 1.1): the referrers image index, or
+   * undefined when the registry has no referrers API (404, as distribution 2.8 answers) so the
+   * caller falls back to the `sha256-<hex>` tag. The body is read with the manifest size limit.
+   */
+  async getReferrers(repository: string, subject: Digest): Promise<Buffer | undefined> {
+    const url = this.url(repository, `referrers/${subject}`);
+    const res = await this.send({ method: "GET", url, headers: { accept: "application/vnd.oci.image.index.v1+json" } }, [this.pullScope(repository)]);
+    if (res.status === 404 || res.status === 405) {
+      await res.body.dump().catch(() => undefined);
+      return undefined;
+    }
+    if (res.status !== 200) await this.fail(res, `referrers of ${this.registry}/${repository}@${subject}`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > MAX_MANIFEST_BYTES) {
+        res.body.destroy();
+        throw tooLarge(`referrers of ${this.registry}/${repository}@${subject}`, size);
+      }
+      chunks.push(b);
+    }
+    return Buffer.concat(chunks);
   }
 
   async blobExists(repository: string, digest: Digest): Promise<boolean> {

@@ -19,7 +19,7 @@ interface PushFlags {
   signatureOutput?: string;
 }
 
-const POLICY_ONLY = ["secretKey", "publicKey", "componentName", "registryName", "signature", "signatureOutput"] as const;
+const POLICY_ONLY = ["secretKey", "publicKey", "componentName", "registryName", "signatureOutput"] as const;
 
 export function register(program: Command): void {
   program
@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .option("-K, --public-key <file>", "with --secret-key: stored as the signature's key id (must be the secret key's own)")
     .option("--component-name <name>", "component name the policy matches (default: the repository's last path component)")
     .option("--registry-name <name>", "registry name the policy matches (default: the registry config entry's name for the host, else the host)")
-    .option("-S, --signature <file>", "detached signature of the component (policies with signature_type: detached)")
+    .option("-S, --signature <file>", "detached signature of the component (sign -S): pushed as a signature artifact referring to the image; with --policy also what a detached policy checks")
     .option("--signature-output <file>", "where to write the detached signature --secret-key makes (signature_type: detached)")
     .option("--json", "print {digest, size, tags, reference, ..., policy} as one JSON document")
     .action(async (source: string, ref: string, o: PushFlags) => {
@@ -47,6 +47,7 @@ export function register(program: Command): void {
       const { UsageError } = await import("../../util/errors.ts");
       let policy: (import("../../policy/enforce.ts").PolicyRecord & { signing: { signed: boolean; reason: string } }) | undefined;
       let wasm: Uint8Array | undefined;
+      let signature: Uint8Array | undefined;
       let pushSource = source;
       if (o.policy !== undefined) {
         const p = await gateForPush(source, ref, { ...o, policy: o.policy });
@@ -54,9 +55,15 @@ export function register(program: Command): void {
         // Publish exactly what was decided: the decided bytes, or the layout image pinned by digest.
         if (p.pinnedSource !== undefined) pushSource = p.pinnedSource;
         else wasm = p.wasm;
+        // The detached signature given or made travels with the image, as its referrer.
+        signature = p.detachedSignature;
       } else {
         const given = POLICY_ONLY.filter((k) => o[k] !== undefined);
         if (given.length > 0) throw new UsageError(`${given.map(flagName).join(", ")}: only with --policy`, "BAD_FLAGS");
+        if (o.signature !== undefined) {
+          const { readSignatureFile } = await import("../../sign/index.ts");
+          signature = await readSignatureFile(o.signature);
+        }
       }
       const result = await push({
         source: pushSource,
@@ -67,6 +74,7 @@ export function register(program: Command): void {
         ...(o.mountFrom !== undefined ? { mountFrom: o.mountFrom } : {}),
         dryRun: o.dryRun ?? false,
         ...(wasm !== undefined ? { wasm } : {}),
+        ...(signature !== undefined ? { signature } : {}),
       });
       printResult(o.json, { ...result, ...(policy !== undefined ? { policy } : {}) }, () => {
         if (!result.dryRun) return result.digest;
@@ -74,6 +82,7 @@ export function register(program: Command): void {
           JSON.stringify(result.manifest, null, 2),
           ...result.blobs.map((b) => `${b.mediaType} ${b.digest} ${b.size}`),
           `manifest ${result.digest} ${result.size}`,
+          ...result.referrers.map((r) => `referrer ${r.artifactType} ${r.digest} ${r.size} (subject ${r.subject})`),
         ];
       });
     });

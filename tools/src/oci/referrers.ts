@@ -1,0 +1,81 @@
+/**
+ * Referrers of an image (distribution spec 1.1): publishing a signature artifact so a puller can
+ * find it from the image's digest, and finding it again. The referrers API
+ * (`GET /v2/<name>/referrers/<digest>`) is used when the registry has it; otherwise the OCI 1.1
+ * tag fallback: an image index at tag `sha256-<hex>` listing the referrers, which the pusher
+ * maintains (read, add, write back). distribution 2.8 (the registry here) has no referrers API.
+ */
+import { WasmOciError } from "../util/errors.ts";
+import type { Digest } from "../util/digest.ts";
+import { log } from "../util/log.ts";
+import { LayoutSource, RegistrySource, type ContentSource } from "./content-source.ts";
+import { layoutSignatureEntries, readLayoutIndex } from "./layout.ts";
+import { parseManifest, type Descriptor, type ImageIndex } from "./manifest.ts";
+import { OCI_INDEX } from "./media-types.ts";
+import type { RegistryClient } from "./registry-client.ts";
+import { mergeReferrersIndex, referrerDescriptor, referrersTag, signatureReferrers } from "./signature-artifact.ts";
+import type { ImageArtifacts } from "./wasm-image.ts";
+
+export type ReferrersVia = "referrers-api" | "tag-fallback" | "oci-layout";
+
+/** The image index at the fallback tag, or undefined when the tag does not exist. */
+async function fallbackIndex(client: RegistryClient, repository: string, subject: Digest): Promise<ImageIndex | undefined> {
+  const tag = referrersTag(subject);
+  let fetched;
+  try {
+    fetched = await client.getManifest(repository, tag);
+  } catch (e) {
+    if (e instanceof WasmOciError && e.code === "MANIFEST_NOT_FOUND") return undefined;
+    throw e;
+  }
+  const parsed = parseManifest(fetched.bytes, fetched.contentType, `referrers tag ${client.registry}/${repository}:${tag}`);
+  if (parsed.kind !== "index") {
+    throw new WasmOciError(
+      "BAD_REFERRERS_TAG",
+      `${client.registry}/${repository}:${tag} should be the referrers index of ${subject} (OCI 1.1 tag fallback) but holds an image manifest; remove or rename that tag`,
+    );
+  }
+  return parsed.index;
+}
+
+/**
+ * Records `artifact` (already pushed, by digest) as a referrer of its subject. A registry that
+ * answered OCI-Subject on the PUT keeps the list itself; otherwise the fallback tag is updated.
+ * Read-modify-write without a lock: two pushers adding referrers to the same image at the same
+ * moment can lose one entry (re-running the push adds it again; entries are deduplicated).
+ */
+export async function recordReferrer(client: RegistryClient, repository: string, artifact: ImageArtifacts, ociSubject: string | undefined): Promise<{ via: ReferrersVia; tag?: string }> {
+  const subject = artifact.manifest.subject?.digest as Digest | undefined;
+  if (subject === undefined) throw new WasmOciError("BAD_SIGNATURE_ARTIFACT", `artifact ${artifact.manifestDigest} has no subject`);
+  if (ociSubject !== undefined && ociSubject === subject) return { via: "referrers-api" };
+  const tag = referrersTag(subject);
+  const existing = await fallbackIndex(client, repository, subject);
+  const { index, changed } = mergeReferrersIndex(existing, referrerDescriptor(artifact));
+  if (changed) {
+    await client.putManifest(repository, tag, Buffer.from(JSON.stringify(index), "utf8"), OCI_INDEX);
+    log.debug(`referrers tag ${client.registry}/${repository}:${tag} now lists ${index.manifests.length} artifact(s)`);
+  }
+  return { via: "tag-fallback", tag };
+}
+
+/**
+ * Signature artifacts that refer to `subject`: from the referrers API, else the fallback tag (a
+ * registry), or from index.json (a layout). The index is untrusted: every descriptor found is
+ * checked again when its manifest is fetched by digest.
+ */
+export async function findSignatureReferrers(source: ContentSource, subject: Digest): Promise<{ descriptors: Descriptor[]; via: ReferrersVia }> {
+  if (source instanceof LayoutSource) {
+    return { descriptors: layoutSignatureEntries(await readLayoutIndex(source.dir), subject), via: "oci-layout" };
+  }
+  if (!(source instanceof RegistrySource)) return { descriptors: [], via: "tag-fallback" };
+  const api = await source.client.getReferrers(source.repository, subject);
+  if (api !== undefined) {
+    const parsed = parseManifest(api, OCI_INDEX, `referrers of ${source.name}@${subject}`);
+    if (parsed.kind === "index") {
+      const found = signatureReferrers(parsed.index);
+      if (found.length > 0) return { descriptors: found, via: "referrers-api" };
+    }
+  }
+  const index = await fallbackIndex(source.client, source.repository, subject);
+  return { descriptors: index !== undefined ? signatureReferrers(index) : [], via: "tag-fallback" };
+}

@@ -22,6 +22,8 @@ import { isRetryableError, retryDelay } from "./retry-policy.ts";
 import { loadOciSettings, pullEndpoints, type OciSettings } from "./registry-settings.ts";
 import type { Reference } from "./types.ts";
 import type { PolicyRecord } from "../policy/enforce.ts";
+import { findSignatureReferrers, type ReferrersVia } from "./referrers.ts";
+import { checkSignatureBytes, referrersTag, signatureLayerOf, WASM_SIGNATURE_ARTIFACT } from "./signature-artifact.ts";
 
 export interface PullOptions {
   reference: string;
@@ -34,7 +36,23 @@ export interface PullOptions {
    * Runs on the verified layer (the temp file) before it is renamed to `output`; throwing
    * leaves no output. `pull --policy` decides here; the record goes into the metadata.
    */
-  gate?: (verifiedPath: string) => Promise<PolicyRecord>;
+  gate?: (verifiedPath: string, found: { detachedSignature?: Uint8Array; signature?: PulledSignature }) => Promise<PolicyRecord>;
+  /**
+   * Look up the detached signature artifact that refers to the pulled manifest (referrers API,
+   * else the `sha256-<hex>` tag; index.json for a layout), verify its digests and hand it to the
+   * gate. With `signatureOutput` it is written there (atomically) and a missing one is an error.
+   */
+  fetchSignature?: boolean;
+  signatureOutput?: string;
+}
+
+/** The detached signature found for a pull. */
+export interface PulledSignature {
+  manifestDigest: Digest;
+  layerDigest: Digest;
+  size: number;
+  subject: Digest;
+  via: ReferrersVia;
 }
 
 /** What `--metadata` records (and `pull --json` prints). */
@@ -55,6 +73,8 @@ export interface PullMetadata {
   annotations: Record<string, string>;
   /** The security policy decision, with --policy. */
   policy?: PolicyRecord;
+  /** The detached signature artifact used or written (with --signature-output or a detached policy). */
+  signature?: PulledSignature & { output?: string };
 }
 
 export interface PullResult {
@@ -87,6 +107,10 @@ function isContentError(e: unknown): boolean {
     "MANIFEST_TOO_LARGE",
     "IO_ERROR",
     "POLICY_DENIED",
+    "NO_SIGNATURE",
+    "BAD_SIGNATURE_ARTIFACT",
+    "BAD_SIGNATURE_FILE",
+    "BAD_REFERRERS_TAG",
   ].includes(e.code);
 }
 
@@ -126,6 +150,28 @@ export class Puller {
     const cp = parseManifest(c.bytes, c.contentType ?? child.mediaType, childWhat);
     if (cp.kind !== "manifest") throw new WasmOciError("UNSUPPORTED_MANIFEST", `${childWhat} is an index nested in an index; expected an image manifest`);
     return { manifest: cp.manifest, manifestDigest: c.digest, mediaType: cp.mediaType, indexDigest: top.digest };
+  }
+
+  /**
+   * The detached signature that refers to `subjects[0]` (else a later subject, e.g. the index the
+   * reference named): the last signature artifact listed, its manifest and blob digest-checked.
+   */
+  async detachedSignature(subjects: Digest[]): Promise<{ bytes: Buffer; info: PulledSignature } | undefined> {
+    for (const subject of subjects) {
+      const { descriptors, via } = await findSignatureReferrers(this.source, subject);
+      const desc = descriptors[descriptors.length - 1];
+      if (desc === undefined) continue;
+      if (descriptors.length > 1) log.info(`${descriptors.length} signature artifacts refer to ${subject}; using the last listed, ${desc.digest}`);
+      const what = `signature artifact ${this.source.name}@${desc.digest}`;
+      const m = await this.manifestBytes(desc.digest, desc.digest, what);
+      const parsed = parseManifest(m.bytes, m.contentType ?? desc.mediaType, what);
+      if (parsed.kind !== "manifest") throw new WasmOciError("BAD_SIGNATURE_ARTIFACT", `${what} is an image index; expected an image manifest`);
+      const layer = signatureLayerOf(parsed.manifest, subject, what);
+      const bytes = await this.smallBlob(layer);
+      checkSignatureBytes(bytes, `signature blob ${layer.digest} of ${this.source.name}`);
+      return { bytes, info: { manifestDigest: desc.digest, layerDigest: layer.digest, size: layer.size, subject, via } };
+    }
+    return undefined;
   }
 
   /** A small blob (the config), verified and cached. */
@@ -353,6 +399,7 @@ async function pullAny(opts: PullOptions): Promise<PullResult> {
       return { metadata, output: opts.output };
     } catch (caught) {
       await rm(opts.output, { force: true }).catch(() => undefined);
+      if (opts.signatureOutput !== undefined) await rm(opts.signatureOutput, { force: true }).catch(() => undefined);
       // A local write failure would fail on every mirror too.
       const e = asIoError(caught, opts.output);
       if (isContentError(e) || i === sources.length - 1) {
@@ -385,12 +432,26 @@ async function pullFrom(
   const layer = selectWasmLayer(resolved.manifest, what);
   const configDesc = resolved.manifest.config as Descriptor;
   let policy: PolicyRecord | undefined;
+  // The signature is fetched before the layer, so a missing or corrupt one leaves no output.
+  let signature: { bytes: Buffer; info: PulledSignature } | undefined;
+  if (opts.fetchSignature === true || opts.signatureOutput !== undefined) {
+    const subjects = [resolved.manifestDigest, ...(resolved.indexDigest !== undefined ? [resolved.indexDigest] : [])];
+    signature = await puller.detachedSignature(subjects);
+    if (signature === undefined && opts.signatureOutput !== undefined) {
+      throw new WasmOciError(
+        "NO_SIGNATURE",
+        `no detached signature artifact (${WASM_SIGNATURE_ARTIFACT}) refers to ${source.name}@${resolved.manifestDigest}: looked ${source instanceof LayoutSource ? "in index.json" : `in the referrers API and at tag ${referrersTag(resolved.manifestDigest)}`}; nothing was written`,
+      );
+    }
+    if (signature !== undefined) log.info(`detached signature ${signature.info.manifestDigest} refers to ${signature.info.subject} (via ${signature.info.via})`);
+  }
   const gate = opts.gate;
+  const found = signature !== undefined ? { detachedSignature: new Uint8Array(signature.bytes), signature: signature.info } : {};
   const beforeRename =
     gate === undefined
       ? undefined
       : async (tempPath: string): Promise<void> => {
-          policy = await gate(tempPath);
+          policy = await gate(tempPath, found);
         };
   // Config and layer are independent: fetch them together.
   // Both settle before any failure is reported, so a failed pull never races a late output write.
@@ -405,6 +466,14 @@ async function pullFrom(
     configContent = null;
   }
 
+  if (signature !== undefined && opts.signatureOutput !== undefined) {
+    try {
+      await writeFileAtomic(opts.signatureOutput, signature.bytes);
+    } catch (e) {
+      await rm(opts.output, { force: true }).catch(() => undefined);
+      throw new WasmOciError("WRITE_FAILED", `cannot write signature ${opts.signatureOutput}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
   const metadata: PullMetadata = {
     reference: formatReference(ref),
     ...(ref.kind === "registry" ? { registry: ref.registry, repository: ref.repository } : {}),
@@ -418,6 +487,7 @@ async function pullFrom(
     config: { digest: configDesc.digest, size: configDesc.size, mediaType: configDesc.mediaType, content: configContent },
     annotations: resolved.manifest.annotations ?? {},
     ...(policy !== undefined ? { policy } : {}),
+    ...(signature !== undefined ? { signature: { ...signature.info, ...(opts.signatureOutput !== undefined ? { output: opts.signatureOutput } : {}) } } : {}),
   };
   if (opts.metadata !== undefined) {
     try {

@@ -14,6 +14,7 @@ interface PullFlags {
   componentName?: string;
   registryName?: string;
   signature?: string;
+  signatureOutput?: string;
 }
 
 export function register(program: Command): void {
@@ -30,11 +31,13 @@ export function register(program: Command): void {
     .option("--component-name <name>", "component name the policy matches (default: the repository's last path component)")
     .option("--registry-name <name>", "registry name the policy matches (default: the registry config entry's name for the host, else the host)")
     .option("-S, --signature <file>", "detached signature of the component (policies with signature_type: detached)")
+    .option("--signature-output <file>", "also fetch the detached signature artifact that refers to the image (referrers API, else the sha256-<hex> tag), verify its digest and write it here; none found is an error")
     .option("--json", "print the metadata as one JSON document")
     .action(async (ref: string, o: PullFlags) => {
       // Loaded on use: other commands need not pay for the registry client at startup.
       const { pull } = await import("../../oci/pull.ts");
-      let gate: ((path: string) => Promise<import("../../policy/enforce.ts").PolicyRecord>) | undefined;
+      let gate: import("../../oci/pull.ts").PullOptions["gate"];
+      let fetchSignature = false;
       if (o.policy !== undefined) {
         const enforce = await import("../../policy/enforce.ts");
         const { parseReference } = await import("../../oci/reference.ts");
@@ -42,8 +45,25 @@ export function register(program: Command): void {
         const policy = await enforce.loadPolicyFile(o.policy);
         const names = await enforce.policyNamesFor(parseReference(ref), o);
         const signature = await enforce.readSignatureFlag(o.signature);
-        gate = async (path) => {
-          const record = await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: signature, action: `${o.output} was not written` });
+        // A detached policy without -S checks the signature artifact published with the image.
+        const fromRegistry = signature === undefined && policy.policy.signature_type === "detached";
+        fetchSignature = fromRegistry;
+        gate = async (path, found) => {
+          const action = `${o.output} was not written`;
+          const detached = signature ?? found.detachedSignature;
+          let record;
+          try {
+            record = await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: detached, action });
+          } catch (e) {
+            if (!(e instanceof enforce.PolicyDeniedError) || !fromRegistry) throw e;
+            e.record.decision.reasons.push(
+              found.signature !== undefined
+                ? `checked the detached signature artifact ${found.signature.manifestDigest} that refers to the image (via ${found.signature.via})`
+                : "no detached signature artifact refers to the image (referrers API and sha256-<hex> tag looked up); give -S SIG or push the image with its signature",
+            );
+            throw new enforce.PolicyDeniedError(e.record, action);
+          }
+          if (fromRegistry && found.signature !== undefined) log.info(`policy ${o.policy}: checked detached signature ${found.signature.manifestDigest} from the registry`);
           const d = record.decision;
           log.info(`policy ${o.policy}: allow component "${names.component}" (rule ${d.rule}${d.verifiedKey !== undefined ? `, verified by key "${d.verifiedKey}"` : ""})`);
           return record;
@@ -60,6 +80,8 @@ export function register(program: Command): void {
         ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
         ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
         ...(gate !== undefined ? { gate } : {}),
+        ...(fetchSignature ? { fetchSignature } : {}),
+        ...(o.signatureOutput !== undefined ? { signatureOutput: o.signatureOutput } : {}),
       });
       printResult(o.json, result.metadata, () => result.metadata.manifestDigest);
     });

@@ -1,28 +1,101 @@
 /**
- * The main job, `pnpm demo` (tools/demo/demo.ts), end to end: it starts its own registry, builds,
- * packages, pushes, pulls by digest, compares and runs; it must succeed and stop what it started.
+ * The main job, `pnpm demo` (tools/demo/demo.ts), end to end: it starts its own registry,
+ * publishes the example services, builds the compositions with Bazel (or composes with the CLI
+ * where Bazel is missing), verifies signatures, runs the apps and publishes one. It must succeed,
+ * end with the composed app's answer, and leave nothing running, also when interrupted (Ctrl-C).
  */
 import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { componentTests } from "../../tools/demo/component-tests.ts";
 import { REPO_ROOT, cliBuilt } from "../helpers/cli.ts";
-import { runCommand } from "../helpers/processes.ts";
+import { killGroup, runCommand, spawnTracked, waitFor } from "../helpers/processes.ts";
 import { registryAvailable } from "../helpers/registry.ts";
+import { bazelAvailable } from "../bazel/harness.ts";
 
 const tsx = join(REPO_ROOT, "node_modules", ".bin", "tsx");
+const demo = join(REPO_ROOT, "tools", "demo", "demo.ts");
 
-describe.skipIf(!registryAvailable() || !existsSync(tsx))("pnpm demo", () => {
-  it("runs every step against a real registry, round trips identical, and stops the registry", async () => {
-    expect(cliBuilt()).toBe(true);
-    const r = await runCommand(tsx, [join(REPO_ROOT, "tools", "demo", "demo.ts")], { cwd: REPO_ROOT, timeoutMs: 120_000 });
+/** Pids of live processes whose command line mentions `needle` (a directory the demo made). */
+async function processesMentioning(needle: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(needle)) found.push(`${pid}: ${cmdline.replaceAll("\0", " ").slice(0, 200)}`);
+  }
+  return found;
+}
+
+/** The work dir and registry storage the demo printed. */
+function demoDirs(stdout: string): string[] {
+  return [...new Set([...stdout.matchAll(/storage in (\S+)/g), ...stdout.matchAll(/work dir (\S+?)\)/g)].map((m) => m[1] as string))];
+}
+
+async function expectNothingLeft(stdout: string): Promise<void> {
+  const dirs = demoDirs(stdout);
+  expect(dirs.length, stdout).toBe(2);
+  for (const d of dirs) {
+    // The registry's config and the Bazel server's output root live under these directories.
+    expect(await processesMentioning(d), `processes still running from ${d}`).toEqual([]);
+    expect(existsSync(d), d).toBe(false);
+  }
+}
+
+describe.skipIf(!registryAvailable() || !existsSync(tsx) || !cliBuilt())("pnpm demo", () => {
+  it("runs the whole workflow against a real registry, ends with the app's answer, and stops everything", async () => {
+    const r = await runCommand(tsx, [demo], { cwd: REPO_ROOT, timeoutMs: 240_000 });
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/docker-registry \(CNCF distribution\) at http:\/\/127\.0\.0\.1:\d+/);
-    expect(r.stdout).toMatch(/adder: sha256:[a-f0-9]{64} \(\d+ bytes, round trip identical\)/);
-    expect(r.stdout).toMatch(/greeter: sha256:[a-f0-9]{64} \(\d+ bytes, round trip identical\)/);
-    expect(r.stdout).toContain("add(2, 40) = 42");
-    // The registry's storage and the demo's work dir are gone.
-    const dirs = [...new Set([...r.stdout.matchAll(/storage in (\S+)/g), ...r.stdout.matchAll(/work dir (\S+?)\)/g)].map((m) => m[1] as string))];
-    expect(dirs.length).toBe(2);
-    for (const d of dirs) expect(existsSync(d), d).toBe(false);
-  });
+    // The services of examples/services.json, three of them signed and verified.
+    expect(r.stdout).toMatch(/auth-service +sha256:[a-f0-9]{64} +signed/);
+    expect(r.stdout).toMatch(/data-service +sha256:[a-f0-9]{64}\n/);
+    expect(r.stdout).toContain("signatures: auth-service, signed-service, payment-service verified");
+    expect(r.stdout).toMatch(/data-service: not signed, verify refuses it/);
+    if (bazelAvailable()) {
+      expect(r.stdout).toMatch(/bazel build \/\/examples\/wac_oci_composition\/\.\.\.: [\d.]+ s, 8 tested components/);
+      expect(r.stdout).toContain("apps: 9 invocations answered as their tests expect (built with Bazel 4.2.3)");
+      expect(r.stdout).toMatch(/stopped the Bazel server \(bazel shutdown/);
+    } else {
+      expect(r.stdout).toContain("Bazel build is SKIPPED");
+    }
+    expect(r.stdout).toMatch(/published: 127\.0\.0\.1:\d+\/wasm-examples\/secure-distributed-app:v1\.0\.0 sha256:[a-f0-9]{64}/);
+    expect(r.stdout).toMatch(/skopeo sees the same manifest/);
+    expect(r.stdout).toMatch(/time: 6 steps in [\d.]+ s/);
+
+    // The last line is the composed app's answer, the one its wasm_component_test expects.
+    const test = componentTests(await readFile(join(REPO_ROOT, "examples", "wac_oci_composition", "BUILD.bazel"), "utf8")).find(
+      (t) => t.component === "secure_distributed_app",
+    );
+    expect(test).toBeDefined();
+    const last = r.stdout.trimEnd().split("\n").at(-1) ?? "";
+    expect(last.trim()).toBe(`answer of secure_distributed_app: ${test!.invoke} = ${test!.expect}`);
+
+    await expectNothingLeft(r.stdout);
+  }, 300_000);
+
+  it("Ctrl-C during the build stops the registry, the Bazel server and the temp dirs", async () => {
+    // As a terminal does: SIGINT to the demo's process group (tsx and the node it runs).
+    const child = spawnTracked(tsx, [demo], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (b: Buffer) => (stdout += b.toString("utf8")));
+    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
+    const exited = new Promise<number>((resolve) => child.once("close", (c, sig) => resolve(c ?? (sig !== null ? 128 : 1))));
+    try {
+      // Interrupt while Bazel is running (or, without Bazel, while the CLI composes).
+      const marker = bazelAvailable() ? /bazel: Analyzed/ : /wasm-oci compose/;
+      await waitFor(async () => marker.test(stdout), `the demo to reach ${String(marker)}`, 180_000, 100);
+      process.kill(-child.pid!, "SIGINT");
+      const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 120_000))]);
+      expect(code, `${stdout}\n${stderr}`).toBe(130);
+      expect(stderr).toContain("SIGINT: stopping what the demo started");
+      expect(stdout).toContain("stopped docker-registry");
+      if (bazelAvailable()) expect(stdout).toContain("stopped the Bazel server");
+      await expectNothingLeft(stdout);
+    } finally {
+      await killGroup(child, 1_000);
+    }
+  }, 320_000);
 });

@@ -47,11 +47,15 @@ async function main(): Promise<number> {
     for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => process.stderr.write(`cleanup: ${String(e)}\n`));
     await rm(workDir, { recursive: true, force: true });
   };
-  let interrupted = false;
+  let interruptedAt: number | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
-    // A second Ctrl-C while cleaning up exits at once.
-    if (interrupted) process.exit(130);
-    interrupted = true;
+    if (interruptedAt !== undefined) {
+      // pnpm and tsx relay the terminal's SIGINT, so one Ctrl-C can arrive twice at once: only a
+      // second Ctrl-C a moment later means "exit now, without cleaning up".
+      if (performance.now() - interruptedAt > 1_000) process.exit(130);
+      return;
+    }
+    interruptedAt = performance.now();
     process.stderr.write(`\n${sig}: stopping what the demo started...\n`);
     void cleanup().finally(() => process.exit(130));
   };

@@ -36,7 +36,7 @@ export interface PullOptions {
    * Runs on the verified layer (the temp file) before it is renamed to `output`; throwing
    * leaves no output. `pull --policy` decides here; the record goes into the metadata.
    */
-  gate?: (verifiedPath: string, found: { detachedSignature?: Uint8Array; signature?: PulledSignature }) => Promise<PolicyRecord>;
+  gate?: (verifiedPath: string, found: FoundSignatures) => Promise<PolicyRecord>;
   /**
    * Look up the detached signature artifact that refers to the pulled manifest (referrers API,
    * else the `sha256-<hex>` tag; index.json for a layout), verify its digests and hand it to the
@@ -45,6 +45,14 @@ export interface PullOptions {
   fetchSignature?: boolean;
   signatureOutput?: string;
 }
+
+/** Detached signatures found for a pull, most recently listed first (each digest-checked). */
+export interface FoundSignatures {
+  candidates: Array<{ detachedSignature: Uint8Array; signature: PulledSignature }>;
+}
+
+/** At most this many signature artifacts of one image are fetched (newest first). */
+export const MAX_SIGNATURE_CANDIDATES = 16;
 
 /** The detached signature found for a pull. */
 export interface PulledSignature {
@@ -153,25 +161,30 @@ export class Puller {
   }
 
   /**
-   * The detached signature that refers to `subjects[0]` (else a later subject, e.g. the index the
-   * reference named): the last signature artifact listed, its manifest and blob digest-checked.
+   * The detached signatures that refer to `subjects[0]` (else a later subject, e.g. the index the
+   * reference named), most recently listed first, each manifest and blob digest-checked: a
+   * tampered one fails the pull rather than being skipped.
    */
-  async detachedSignature(subjects: Digest[]): Promise<{ bytes: Buffer; info: PulledSignature } | undefined> {
+  async detachedSignatures(subjects: Digest[]): Promise<Array<{ bytes: Buffer; info: PulledSignature }>> {
     for (const subject of subjects) {
       const { descriptors, via } = await findSignatureReferrers(this.source, subject);
-      const desc = descriptors[descriptors.length - 1];
-      if (desc === undefined) continue;
-      if (descriptors.length > 1) log.info(`${descriptors.length} signature artifacts refer to ${subject}; using the last listed, ${desc.digest}`);
-      const what = `signature artifact ${this.source.name}@${desc.digest}`;
-      const m = await this.manifestBytes(desc.digest, desc.digest, what);
-      const parsed = parseManifest(m.bytes, m.contentType ?? desc.mediaType, what);
-      if (parsed.kind !== "manifest") throw new WasmOciError("BAD_SIGNATURE_ARTIFACT", `${what} is an image index; expected an image manifest`);
-      const layer = signatureLayerOf(parsed.manifest, subject, what);
-      const bytes = await this.smallBlob(layer);
-      checkSignatureBytes(bytes, `signature blob ${layer.digest} of ${this.source.name}`);
-      return { bytes, info: { manifestDigest: desc.digest, layerDigest: layer.digest, size: layer.size, subject, via } };
+      if (descriptors.length === 0) continue;
+      const newest = descriptors.slice(-MAX_SIGNATURE_CANDIDATES).reverse();
+      if (descriptors.length > newest.length) log.warn(`${descriptors.length} signature artifacts refer to ${subject}; checking the ${newest.length} listed last`);
+      const out: Array<{ bytes: Buffer; info: PulledSignature }> = [];
+      for (const desc of newest) {
+        const what = `signature artifact ${this.source.name}@${desc.digest}`;
+        const m = await this.manifestBytes(desc.digest, desc.digest, what);
+        const parsed = parseManifest(m.bytes, m.contentType ?? desc.mediaType, what);
+        if (parsed.kind !== "manifest") throw new WasmOciError("BAD_SIGNATURE_ARTIFACT", `${what} is an image index; expected an image manifest`);
+        const layer = signatureLayerOf(parsed.manifest, subject, what);
+        const bytes = await this.smallBlob(layer);
+        checkSignatureBytes(bytes, `signature blob ${layer.digest} of ${this.source.name}`);
+        out.push({ bytes, info: { manifestDigest: desc.digest, layerDigest: layer.digest, size: layer.size, subject, via } });
+      }
+      return out;
     }
-    return undefined;
+    return [];
   }
 
   /** A small blob (the config), verified and cached. */
@@ -433,20 +446,24 @@ async function pullFrom(
   const configDesc = resolved.manifest.config as Descriptor;
   let policy: PolicyRecord | undefined;
   // The signature is fetched before the layer, so a missing or corrupt one leaves no output.
-  let signature: { bytes: Buffer; info: PulledSignature } | undefined;
+  let signatures: Array<{ bytes: Buffer; info: PulledSignature }> = [];
   if (opts.fetchSignature === true || opts.signatureOutput !== undefined) {
     const subjects = [resolved.manifestDigest, ...(resolved.indexDigest !== undefined ? [resolved.indexDigest] : [])];
-    signature = await puller.detachedSignature(subjects);
+    signatures = await puller.detachedSignatures(subjects);
+  }
+  // --signature-output writes the most recently listed one.
+  const signature = signatures[0];
+  if (opts.fetchSignature === true || opts.signatureOutput !== undefined) {
     if (signature === undefined && opts.signatureOutput !== undefined) {
       throw new WasmOciError(
         "NO_SIGNATURE",
         `no detached signature artifact (${WASM_SIGNATURE_ARTIFACT}) refers to ${source.name}@${resolved.manifestDigest}: looked ${source instanceof LayoutSource ? "in index.json" : `in the referrers API and at tag ${referrersTag(resolved.manifestDigest)}`}; nothing was written`,
       );
     }
-    if (signature !== undefined) log.info(`detached signature ${signature.info.manifestDigest} refers to ${signature.info.subject} (via ${signature.info.via})`);
+    for (const s of signatures) log.info(`detached signature ${s.info.manifestDigest} refers to ${s.info.subject} (via ${s.info.via})`);
   }
   const gate = opts.gate;
-  const found = signature !== undefined ? { detachedSignature: new Uint8Array(signature.bytes), signature: signature.info } : {};
+  const found: FoundSignatures = { candidates: signatures.map((s) => ({ detachedSignature: new Uint8Array(s.bytes), signature: s.info })) };
   const beforeRename =
     gate === undefined
       ? undefined

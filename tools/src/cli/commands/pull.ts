@@ -50,20 +50,38 @@ export function register(program: Command): void {
         fetchSignature = fromRegistry;
         gate = async (path, found) => {
           const action = `${o.output} was not written`;
-          const detached = signature ?? found.detachedSignature;
-          let record;
-          try {
-            record = await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: detached, action });
-          } catch (e) {
-            if (!(e instanceof enforce.PolicyDeniedError) || !fromRegistry) throw e;
-            e.record.decision.reasons.push(
-              found.signature !== undefined
-                ? `checked the detached signature artifact ${found.signature.manifestDigest} that refers to the image (via ${found.signature.via})`
-                : "no detached signature artifact refers to the image (referrers API and sha256-<hex> tag looked up); give -S SIG or push the image with its signature",
-            );
-            throw new enforce.PolicyDeniedError(e.record, action);
+          if (!fromRegistry) return allowed(await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: signature, action }));
+          // Several signatures may refer to the image (other keys, re-signing): the newest one an
+          // allowed key verifies decides; every digest was checked while fetching them.
+          let denied: InstanceType<typeof enforce.PolicyDeniedError> | undefined;
+          const tried: string[] = [];
+          for (const c of found.candidates) {
+            try {
+              const record = await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: c.detachedSignature, action });
+              log.info(`policy ${o.policy}: checked detached signature ${c.signature.manifestDigest} from ${c.signature.via}`);
+              return allowed(record);
+            } catch (e) {
+              if (!(e instanceof enforce.PolicyDeniedError)) throw e;
+              denied ??= e;
+              tried.push(`${c.signature.manifestDigest} (${e.record.decision.reasons[e.record.decision.reasons.length - 1] ?? "denied"})`);
+            }
           }
-          if (fromRegistry && found.signature !== undefined) log.info(`policy ${o.policy}: checked detached signature ${found.signature.manifestDigest} from the registry`);
+          if (denied === undefined) {
+            try {
+              return allowed(await enforce.enforcePolicy(policy, { ...names, wasm: path, action }));
+            } catch (e) {
+              if (!(e instanceof enforce.PolicyDeniedError)) throw e;
+              denied = e;
+            }
+            denied.record.decision.reasons.push(
+              "no detached signature artifact refers to the image (referrers API and sha256-<hex> tag looked up); give -S SIG or push the image with its signature",
+            );
+          } else {
+            denied.record.decision.reasons.push(`checked the detached signature artifacts that refer to the image: ${tried.join("; ")}`);
+          }
+          throw new enforce.PolicyDeniedError(denied.record, action);
+        };
+        const allowed = (record: import("../../policy/enforce.ts").PolicyRecord) => {
           const d = record.decision;
           log.info(`policy ${o.policy}: allow component "${names.component}" (rule ${d.rule}${d.verifiedKey !== undefined ? `, verified by key "${d.verifiedKey}"` : ""})`);
           return record;

@@ -23,6 +23,8 @@ export interface DemoTarget {
   pushRef(repo: string, tag: string): string;
   /** Reference to pull by digest. */
   pullRef(repo: string, digest: string): string;
+  /** The same image as skopeo names it: docker://host/repo:tag or oci:DIR/repo:tag. */
+  skopeoRef(repo: string, tag: string): string;
 }
 
 /** A service component published by examples/setup.mjs. */
@@ -70,6 +72,8 @@ export interface DemoContext {
   /** Runs another program (never through a shell), echoing the command; throws on an unexpected exit. */
   exec(command: string, args: string[], opts?: RunOptions & { cwd?: string }): Promise<CommandResult>;
   onCleanup(fn: () => Promise<void>): void;
+  /** Echoed commands show `path` as `name` from now on (e.g. the long bazel-bin path as bazel-bin). */
+  alias(path: string, name: string): void;
   summary(line: string): void;
   /** The featured app's answer line: printed last, after the summary. */
   answer?: string;

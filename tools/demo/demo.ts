@@ -6,6 +6,10 @@
  * time taken) whose last line is the composed app's answer. Everything it starts (registry, Bazel
  * server, temp dirs) is stopped at the end, on errors and on Ctrl-C.
  *
+ * Where docker-registry is missing it publishes to an OCI image layout directory (and Bazel builds
+ * only app_development); where Bazel 4.2.3 is missing it says so and composes with the CLI. To see
+ * those paths here: WASM_OCI_TEST_REGISTRY_BIN=/nonexistent or WASM_OCI_TEST_BAZEL=/nonexistent.
+ *
  * Steps live in tools/demo/steps/*.ts (see tools/demo/context.ts); add new ones to `steps` below.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -39,6 +43,9 @@ async function main(): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), "wasm-oci-demo-"));
   const cleanups: Array<() => Promise<void>> = [];
   const summaryLines: string[] = [];
+  // Longest first, so bazel-bin wins over the work dir that contains it.
+  const aliases: Array<[string, string]> = [[`${REPO_ROOT}/`, ""]];
+  const shown = (args: string[]): string[] => args.map((a) => aliases.reduce((acc, [path, name]) => acc.replaceAll(path, name), a));
   let cleaned = false;
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
@@ -75,13 +82,13 @@ async function main(): Promise<number> {
     apps: [],
     say: (m) => process.stdout.write(`   ${m}\n`),
     async cli(args, opts = {}) {
-      process.stdout.write(`   $ ${shellLine("wasm-oci", args)}\n`);
+      process.stdout.write(`   $ ${shellLine("wasm-oci", shown(args))}\n`);
       const r = await runCli(args, { env: { ...env, ...(opts.env ?? {}) }, timeoutMs: opts.timeoutMs ?? 120_000 });
       checkExit(`wasm-oci ${args[0] ?? ""}`, r, opts);
       return r;
     },
     async exec(command, args, opts = {}) {
-      process.stdout.write(`   $ ${shellLine(command === process.execPath ? "node" : command, args.map((a) => a.replace(`${REPO_ROOT}/`, "")))}\n`);
+      process.stdout.write(`   $ ${shellLine(command === process.execPath ? "node" : command, shown(args))}\n`);
       const merged: NodeJS.ProcessEnv = { ...process.env };
       for (const [k, v] of Object.entries({ ...env, ...(opts.env ?? {}) })) {
         if (v === undefined) delete merged[k];
@@ -92,6 +99,10 @@ async function main(): Promise<number> {
       return r;
     },
     onCleanup: (fn) => cleanups.push(fn),
+    alias(path, name) {
+      aliases.push([path, name]);
+      aliases.sort((a, b) => b[0].length - a[0].length);
+    },
     summary: (line) => summaryLines.push(line),
   };
 

@@ -59,22 +59,21 @@ export const appSteps: DemoStep[] = [
       const r = await ctx.cli(["push", app.wasm, target.pushRef(repo, "v1.0.0"), "--tag", "latest", "--json"]);
       const digest = digestOf(r.stdout);
       ctx.say(`${target.pushRef(repo, "v1.0.0")} -> ${digest}`);
-      if (target.kind === "docker-registry" && target.host !== undefined) {
-        const skopeo = await ctx.exec("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${target.host}/${repo}:v1.0.0`], { timeoutMs: 30_000 }).catch((e: unknown) => {
-          // skopeo is optional here; the pull below checks the same manifest.
-          if (e instanceof Error && /ENOENT/.test(e.message)) return undefined;
-          throw e;
-        });
-        if (skopeo === undefined) {
-          ctx.say("skopeo is not installed: skipping the independent inspection");
-        } else {
-          const raw = skopeo.stdout;
-          const seen = `sha256:${createHash("sha256").update(raw).digest("hex")}`;
-          if (seen !== digest) throw new Error(`skopeo sees manifest ${seen}, wasm-oci pushed ${digest}`);
-          const m = JSON.parse(raw) as { mediaType?: string; artifactType?: string; config?: { mediaType?: string }; layers?: Array<{ mediaType?: string; size?: number }> };
-          ctx.say(`skopeo sees the same manifest (${seen}): ${m.mediaType ?? "?"}, config ${m.config?.mediaType ?? "?"}`);
-          for (const l of m.layers ?? []) ctx.say(`  layer ${l.mediaType ?? "?"}, ${l.size ?? "?"} bytes`);
-        }
+      const skopeoArgs = ["inspect", "--raw", ...(target.kind === "docker-registry" ? ["--tls-verify=false"] : []), target.skopeoRef(repo, "v1.0.0")];
+      const skopeo = await ctx.exec("skopeo", skopeoArgs, { timeoutMs: 30_000 }).catch((e: unknown) => {
+        // skopeo is optional here; the pull below checks the same manifest.
+        if (e instanceof Error && /ENOENT/.test(e.message)) return undefined;
+        throw e;
+      });
+      if (skopeo === undefined) {
+        ctx.say("skopeo is not installed: skipping the independent inspection");
+      } else {
+        const raw = skopeo.stdout;
+        const seen = `sha256:${createHash("sha256").update(raw).digest("hex")}`;
+        if (seen !== digest) throw new Error(`skopeo sees manifest ${seen}, wasm-oci pushed ${digest}`);
+        const m = JSON.parse(raw) as { mediaType?: string; config?: { mediaType?: string }; layers?: Array<{ mediaType?: string; size?: number }> };
+        ctx.say(`skopeo sees the same manifest (${seen}): ${m.mediaType ?? "?"}, config ${m.config?.mediaType ?? "?"}`);
+        for (const l of m.layers ?? []) ctx.say(`  layer ${l.mediaType ?? "?"}, ${l.size ?? "?"} bytes`);
       }
       const back = join(ctx.workDir, "published", `${app.name}.wasm`);
       await ctx.cli(["pull", target.pullRef(repo, digest), "-o", back, "--cache-dir", join(ctx.workDir, "cache-published")]);

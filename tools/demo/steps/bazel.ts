@@ -170,6 +170,7 @@ export const bazelSteps: DemoStep[] = [
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
       const infoOut = await streamBazel(ctx, startup, "info", [...common, "bazel-bin"], 60_000);
       const bin = join(infoOut.trim(), PACKAGE);
+      ctx.alias(infoOut.trim(), "bazel-bin");
       // The components the package's wasm_component_tests call: the apps the run step calls the same way.
       const tests = componentTests(await readFile(join(ctx.repoRoot, PACKAGE, "BUILD.bazel"), "utf8"));
       for (const name of new Set(tests.map((t) => t.component))) {
@@ -179,6 +180,12 @@ export const bazelSteps: DemoStep[] = [
       ctx.builtWith = "Bazel 4.2.3";
       ctx.say(`built ${ctx.apps.length} tested components in ${bin}: ${ctx.apps.map((a) => a.name).join(", ")}`);
       ctx.summary(`bazel build ${patterns.join(" ")}: ${seconds} s, ${ctx.apps.length} tested components`);
+      if (target.kind === "oci-layout") {
+        // The composition of signed services too, with the CLI pulling from the layout.
+        ctx.say("Composing secure_distributed_app with the CLI from the layout (the same actions the Bazel rule runs):");
+        await composeWithCli(ctx);
+        ctx.builtWith = "Bazel 4.2.3 (app_development) and wasm-oci compose (secure_distributed_app)";
+      }
     },
   },
 ];

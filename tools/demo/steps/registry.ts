@@ -24,6 +24,7 @@ export const registrySteps: DemoStep[] = [
           host: reg.host,
           pushRef: (repo, tag) => `${reg.host}/${repo}:${tag}`,
           pullRef: (repo, digest) => `${reg.host}/${repo}@${digest}`,
+          skopeoRef: (repo, tag) => `docker://${reg.host}/${repo}:${tag}`,
         };
       } else {
         const dir = join(ctx.workDir, "registry-layout");
@@ -36,6 +37,7 @@ export const registrySteps: DemoStep[] = [
           // One layout per repository, as a registry keeps tags per repository.
           pushRef: (repo, tag) => `oci-layout:${join(dir, repo)}:${tag}`,
           pullRef: (repo, digest) => `oci-layout:${join(dir, repo)}@${digest}`,
+          skopeoRef: (repo, tag) => `oci:${join(dir, repo)}:${tag}`,
         };
       }
       ctx.say(`publishing to ${ctx.target.describe}`);

@@ -8,24 +8,37 @@ def _wasm_component_oci_image_impl(ctx):
     owner = "wasm_component_oci_image %s" % ctx.label
     src = component_file(ctx.attr.component)
     signed = False
+    signature_type = ctx.attr.signature_type
+
+    # A detached signature (from wasm_sign(detached = True), or made below) travels in the layout
+    # as a signature artifact whose subject is the image (wasm-oci image --signature).
+    signature = None
     if WasmComponentInfo in ctx.attr.component and ctx.attr.component[WasmComponentInfo].signature:
-        fail("%s: component carries a detached signature, which an image cannot hold yet; sign it embedded" % owner)
+        if ctx.attr.sign_component:
+            fail("%s: component already carries a detached signature; drop sign_component or pass the unsigned component" % owner)
+        signature = ctx.attr.component[WasmComponentInfo].signature
+        signature_type = "detached"
+        signed = True
     if ctx.attr.sign_component:
         if not ctx.attr.signing_keys:
             fail("%s: sign_component = True needs signing_keys (a wasm_keygen target)" % owner)
-        if ctx.attr.signature_type != "embedded":
-            fail("%s: signature_type \"%s\": images carry embedded signatures only" % (owner, ctx.attr.signature_type))
         keys = ctx.attr.signing_keys[WasmKeyPairInfo]
         out = ctx.actions.declare_file("_signed/%s.wasm" % ctx.label.name)
         args = ctx.actions.args()
         args.add_all(["sign", "-i", src, "-o", out, "-k", keys.secret_key, "-K", keys.public_key])
+        outputs = [out]
+        if signature_type == "detached":
+            # The module is written unchanged; the signature goes to its own file.
+            signature = ctx.actions.declare_file("_signed/%s.sig" % ctx.label.name)
+            args.add_all(["-S", signature])
+            outputs.append(signature)
         if keys.openssh_format:
             args.add("-Z")
         run_wasm_oci(
             ctx,
             arguments = [args],
             inputs = [src, keys.secret_key, keys.public_key],
-            outputs = [out],
+            outputs = outputs,
             mnemonic = "WasmSign",
             progress_message = "Signing %s for %s" % (src.short_path, owner),
         )
@@ -49,8 +62,9 @@ def _wasm_component_oci_image_impl(ctx):
     if ctx.attr.source:
         annotations["org.opencontainers.image.source"] = ctx.attr.source
     if signed:
-        annotations["com.wasmsign2.signature.type"] = ctx.attr.signature_type
-        annotations["com.wasmsign2.key.format"] = "openssh" if ctx.attr.signing_keys[WasmKeyPairInfo].openssh_format else "compact"
+        annotations["com.wasmsign2.signature.type"] = signature_type
+        if ctx.attr.signing_keys:
+            annotations["com.wasmsign2.key.format"] = "openssh" if ctx.attr.signing_keys[WasmKeyPairInfo].openssh_format else "compact"
     annotations.update(ctx.attr.annotations)
 
     layout = ctx.actions.declare_directory(ctx.label.name + "_layout")
@@ -59,6 +73,10 @@ def _wasm_component_oci_image_impl(ctx):
     args = ctx.actions.args()
     args.add_all(tc.args_prefix)
     args.add_all(["image", src, "-o", layout.path, "--tag", tag])
+    inputs = [src]
+    if signature:
+        args.add_all(["--signature", signature])
+        inputs.append(signature)
     for k in sorted(annotations.keys()):
         args.add("--annotation", "%s=%s" % (k, annotations[k]))
     env = dict(HERMETIC_ENV)
@@ -71,14 +89,15 @@ def _wasm_component_oci_image_impl(ctx):
                   '[ -n "$d" ] || { echo "no manifest digest in $layout/index.json" >&2; exit 1; }; printf "%s\\n" "$d" > "$out"',
         tools = tc.tools + [tc.executable],
         arguments = [digest.path, layout.path, tc.executable.path, args],
-        inputs = [src],
+        inputs = inputs,
         outputs = [layout, digest],
         mnemonic = "WasmOciImage",
         progress_message = "Packing %s into an OCI image layout for %s" % (src.short_path, owner),
         env = env,
     )
     return [
-        DefaultInfo(files = depset([layout, digest])),
+        DefaultInfo(files = depset([layout, digest] + ([signature] if signature else []))),
+        OutputGroupInfo(signature = depset([signature] if signature else [])),
         WasmOciImageInfo(
             layout = layout,
             digest = digest,
@@ -105,7 +124,11 @@ IMAGE_ATTRS = {
     "annotations": attr.string_dict(doc = "Extra manifest annotations (override the generated ones)."),
     "sign_component": attr.bool(default = False),
     "signing_keys": attr.label(providers = [WasmKeyPairInfo]),
-    "signature_type": attr.string(default = "embedded", values = ["embedded", "detached"]),
+    "signature_type": attr.string(
+        default = "embedded",
+        values = ["embedded", "detached"],
+        doc = "With sign_component: `embedded` puts the signature section in the component; `detached` leaves the component unchanged and adds a signature artifact (artifactType application/vnd.wasm.signature.v1+wasmsig, subject = the image) to the layout, which publishing pushes with the image.",
+    ),
 }
 
 wasm_component_oci_image = rule(

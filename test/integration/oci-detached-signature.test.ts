@@ -165,6 +165,25 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("detached signatures with O
     expect(index.manifests.map((m) => m.digest)).toEqual([first.referrers[0]?.digest, second.referrers[0]?.digest]);
   });
 
+  it("push --policy (detached) of a layout decides on the signature the layout carries, and publishes it once", async () => {
+    await ok(["image", compPath, "-o", tmp.path("lay-policy"), "-t", "v1", "-S", sigPath]);
+    const r = JSON.parse((await ok(["push", `oci-layout:${tmp.path("lay-policy")}:v1`, `${reg.host}/sig/gated:v1`, "--policy", policyPath, "--json"])).stdout) as {
+      digest: string;
+      referrers: Array<{ digest: string }>;
+      policy: { decision: { allow: boolean; verifiedKey?: string } };
+    };
+    expect(r.policy.decision).toMatchObject({ allow: true, verifiedKey: "release" });
+    expect(r.referrers).toHaveLength(1);
+    const index = (await getManifest(reg, "sig/gated", r.digest.replace(":", "-"))).json as Index;
+    expect(index.manifests.map((m) => m.digest)).toEqual([r.referrers[0]?.digest]);
+
+    await ok(["image", compPath, "-o", tmp.path("lay-nosig"), "-t", "v1"]);
+    const denied = await cli(["push", `oci-layout:${tmp.path("lay-nosig")}:v1`, `${reg.host}/sig/gated-unsigned:v1`, "--policy", policyPath]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain("POLICY_DENIED");
+    expect((await getManifest(reg, "sig/gated-unsigned", "v1")).status).toBe(404);
+  });
+
   it("a tampered signature blob in the registry is a digest error and nothing is written", async () => {
     await ok(["keygen", "-k", tmp.path("keys/sk3"), "-K", tmp.path("keys/pk3")]);
     const sig3 = tmp.path("in/app3.sig");

@@ -56,7 +56,8 @@ export function register(program: Command): void {
         if (p.pinnedSource !== undefined) pushSource = p.pinnedSource;
         else wasm = p.wasm;
         // The detached signature given or made travels with the image, as its referrer.
-        signature = p.detachedSignature;
+        // (one read from the layout is already there and goes up with it).
+        if (!p.signatureFromLayout) signature = p.detachedSignature;
       } else {
         const given = POLICY_ONLY.filter((k) => o[k] !== undefined);
         if (given.length > 0) throw new UsageError(`${given.map(flagName).join(", ")}: only with --policy`, "BAD_FLAGS");
@@ -107,16 +108,38 @@ async function gateForPush(source: string, ref: string, o: PushFlags & { policy:
   if (o.publicKey !== undefined && o.secretKey === undefined) throw new UsageError("--public-key needs --secret-key", "BAD_FLAGS");
   const policy = await enforce.loadPolicyFile(o.policy);
   const names = await enforce.policyNamesFor(parseReference(ref), o);
-  const signature = await enforce.readSignatureFlag(o.signature);
+  let signature = await enforce.readSignatureFlag(o.signature);
   const fromLayout = source.startsWith("oci-layout:");
   let wasm: Uint8Array;
   let pinnedSource: string | undefined;
+  let signatureFromLayout = false;
   if (fromLayout) {
     const { pull } = await import("../../oci/pull.ts");
     const layout = parseReference(source);
     const dir = await mkdtemp(join(tmpdir(), "wasm-oci-policy-"));
+    // A detached policy without -S decides on the signature the layout carries for the image.
+    const wantSignature = signature === undefined && policy.policy.signature_type === "detached";
     try {
-      const { metadata } = await pull({ reference: source, output: join(dir, "layer.wasm"), cacheDir: join(dir, "cache") });
+      const { WasmOciError } = await import("../../util/errors.ts");
+      const pullOnce = (withSignature: boolean) =>
+        pull({
+          reference: source,
+          output: join(dir, "layer.wasm"),
+          cacheDir: join(dir, "cache"),
+          ...(withSignature ? { signatureOutput: join(dir, "layer.sig") } : {}),
+        });
+      let pulled;
+      try {
+        pulled = await pullOnce(wantSignature);
+        if (wantSignature) {
+          signature = await readFile(join(dir, "layer.sig"));
+          signatureFromLayout = true;
+        }
+      } catch (e) {
+        if (!(e instanceof WasmOciError && e.code === "NO_SIGNATURE")) throw e;
+        pulled = await pullOnce(false);
+      }
+      const { metadata } = pulled;
       wasm = await readFile(join(dir, "layer.wasm"));
       if (layout.kind === "layout") pinnedSource = `oci-layout:${layout.dir}@${metadata.indexDigest ?? metadata.manifestDigest}`;
     } finally {
@@ -150,5 +173,5 @@ async function gateForPush(source: string, ref: string, o: PushFlags & { policy:
   log.info(
     `policy ${o.policy}: allow component "${names.component}" to registry "${names.registry}" (rule ${d.rule}${d.verifiedKey !== undefined ? `, verified by key "${d.verifiedKey}"` : ""})${r.signing.signed ? `; ${r.signing.reason}` : ""}`,
   );
-  return { ...r, ...(pinnedSource !== undefined ? { pinnedSource } : {}) };
+  return { ...r, signatureFromLayout: signatureFromLayout && !r.signing.signed, ...(pinnedSource !== undefined ? { pinnedSource } : {}) };
 }

@@ -123,7 +123,8 @@ async function main(): Promise<number> {
     process.stdout.write(`   answer of ${ctx.answer}\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    // After Ctrl-C the step fails because its process was stopped: that is no news.
+    if (interruptedAt === undefined) process.stderr.write(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
     await cleanup();

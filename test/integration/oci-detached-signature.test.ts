@@ -161,7 +161,7 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("detached signatures with O
       referrers: Array<{ digest: string }>;
     };
     expect(second.digest).toBe(first.digest);
-    const index = (await getManifest(reg, "sig/direct", first.digest.replace(":", "-"))).json as Index;
+    const index = (await getManifest(reg, "sig/direct", first.digest.replace(":", "-"))).json as unknown as Index;
     expect(index.manifests.map((m) => m.digest)).toEqual([first.referrers[0]?.digest, second.referrers[0]?.digest]);
   });
 
@@ -174,7 +174,7 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("detached signatures with O
     };
     expect(r.policy.decision).toMatchObject({ allow: true, verifiedKey: "release" });
     expect(r.referrers).toHaveLength(1);
-    const index = (await getManifest(reg, "sig/gated", r.digest.replace(":", "-"))).json as Index;
+    const index = (await getManifest(reg, "sig/gated", r.digest.replace(":", "-"))).json as unknown as Index;
     expect(index.manifests.map((m) => m.digest)).toEqual([r.referrers[0]?.digest]);
 
     await ok(["image", compPath, "-o", tmp.path("lay-nosig"), "-t", "v1"]);

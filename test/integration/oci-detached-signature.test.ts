@@ -184,6 +184,21 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("detached signatures with O
     expect((await getManifest(reg, "sig/gated-unsigned", "v1")).status).toBe(404);
   });
 
+  it("push -S --dry-run lists the referrer and sends nothing; push -S into an oci-layout: adds the artifact to its index.json", async () => {
+    const dry = await ok(["push", compPath, `${reg.host}/sig/dry:v1`, "-S", sigPath, "--dry-run"]);
+    expect(dry.stdout).toMatch(new RegExp(`^referrer ${SIG_TYPE.replace(/[.+]/g, "\\$&")} sha256:[0-9a-f]{64} \\d+ \\(subject sha256:[0-9a-f]{64}\\)$`, "m"));
+    expect((await getManifest(reg, "sig/dry", "v1")).status).toBe(404);
+
+    const dir = tmp.path("dest-layout");
+    const pushed = JSON.parse((await ok(["push", compPath, `oci-layout:${dir}:v1`, "-S", sigPath, "--json"])).stdout) as { digest: string; referrers: Array<{ digest: string; via: string }> };
+    expect(pushed.referrers).toEqual([expect.objectContaining({ via: "oci-layout" })]);
+    const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as Index;
+    expect(index.manifests.find((m) => m.artifactType === SIG_TYPE)?.annotations?.["com.wasmsign2.signature.subject"]).toBe(pushed.digest);
+    const sigOut = tmp.path("out/dest-layout.sig");
+    await ok(["pull", `oci-layout:${dir}:v1`, "-o", tmp.path("out/dest-layout.wasm"), "--signature-output", sigOut]);
+    expect(await readFile(sigOut)).toEqual(await readFile(sigPath));
+  });
+
   it("a tampered signature blob in the registry is a digest error and nothing is written", async () => {
     await ok(["keygen", "-k", tmp.path("keys/sk3"), "-K", tmp.path("keys/pk3")]);
     const sig3 = tmp.path("in/app3.sig");

@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { connect } from "node:net";
 import { createInterface } from "node:readline";
 import { BAZEL, bazelAvailable } from "../../../test/bazel/harness.ts";
 import { killGroup, runCommand, spawnTracked } from "../../../test/helpers/processes.ts";
@@ -39,6 +40,20 @@ function bazelEnv(ctx: DemoContext): NodeJS.ProcessEnv {
   }
   env["PATH"] = (env["PATH"] ?? "").split(":").filter((p) => !p.includes("node_modules")).join(":");
   return env;
+}
+
+/** Whether something accepts connections on localhost:5000, where the example BUILD files pull from first. */
+async function port5000Taken(): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port: 5000 });
+    const done = (taken: boolean): void => {
+      socket.destroy();
+      resolve(taken);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
 }
 
 /** Kills the Bazel servers of this output root that `bazel shutdown` left running (by their pid files). */
@@ -160,6 +175,10 @@ export const bazelSteps: DemoStep[] = [
       let patterns: string[];
       if (target.kind === "docker-registry" && target.host !== undefined) {
         common.push(`--//examples:registry=${target.host}`);
+        if (await port5000Taken()) {
+          ctx.say("note: something listens on localhost:5000. The examples pull from it first and use this demo's registry");
+          ctx.say("only as a mirror when it lacks a service (examples/README.md, \"Another registry port\").");
+        }
         patterns = [`//${PACKAGE}/...`];
       } else {
         ctx.say("Bazel pulls from a registry, and none runs here: building app_development (local mock services) only.");

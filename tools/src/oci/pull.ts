@@ -450,11 +450,7 @@ async function pullFrom(
   if (opts.fetchSignature === true || opts.signatureOutput !== undefined) {
     const subjects = [resolved.manifestDigest, ...(resolved.indexDigest !== undefined ? [resolved.indexDigest] : [])];
     signatures = await puller.detachedSignatures(subjects);
-  }
-  // --signature-output writes the most recently listed one.
-  const signature = signatures[0];
-  if (opts.fetchSignature === true || opts.signatureOutput !== undefined) {
-    if (signature === undefined && opts.signatureOutput !== undefined) {
+    if (signatures.length === 0 && opts.signatureOutput !== undefined) {
       throw new WasmOciError(
         "NO_SIGNATURE",
         `no detached signature artifact (${WASM_SIGNATURE_ARTIFACT}) refers to ${source.name}@${resolved.manifestDigest}: looked ${source instanceof LayoutSource ? "in index.json" : `in the referrers API and at tag ${referrersTag(resolved.manifestDigest)}`}; nothing was written`,
@@ -462,6 +458,8 @@ async function pullFrom(
     }
     for (const s of signatures) log.info(`detached signature ${s.info.manifestDigest} refers to ${s.info.subject} (via ${s.info.via})`);
   }
+  // --signature-output writes the most recently listed one.
+  const signature = signatures[0];
   const gate = opts.gate;
   const found: FoundSignatures = { candidates: signatures.map((s) => ({ detachedSignature: new Uint8Array(s.bytes), signature: s.info })) };
   const beforeRename =

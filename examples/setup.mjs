@@ -34,9 +34,14 @@ if (values.help) {
   process.exit(0);
 }
 
+// app_production pins the services by digest, so their images must not depend on the caller's
+// environment: the image `created` time comes from SOURCE_DATE_EPOCH when it is set.
+const env = { ...process.env };
+delete env.SOURCE_DATE_EPOCH;
+
 function wasmOci(args) {
   try {
-    return execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     process.stderr.write(`setup: wasm-oci ${args.join(" ")} failed:\n${e.stderr ?? e.message}\n`);
     process.exit(1);

@@ -294,7 +294,8 @@ describe.skipIf(!ready)("example components (CLI, no Bazel)", () => {
     it("builds, signs where services.json says, and pushes every service; pulls give the same bytes; signatures verify", async () => {
       const run = promisify(execFile);
       const { stdout } = await run(process.execPath, [join(EX, "setup.mjs"), "--registry", reg.host, "--json"], {
-        env: { ...process.env, ...(hermeticEnv(tmp.path("setup-env")) as Record<string, string>) },
+        // A caller's SOURCE_DATE_EPOCH must not move the digests app_production pins.
+        env: { ...process.env, ...(hermeticEnv(tmp.path("setup-env")) as Record<string, string>), SOURCE_DATE_EPOCH: "1700000000" },
         timeout: 180_000,
       });
       const doc = JSON.parse(stdout) as { services: Array<{ name: string; reference: string; digest: string; signed: boolean }> };

@@ -188,6 +188,10 @@ describe.skipIf(!registryAvailable() || !haveSkopeo)("detached signatures with O
     const dry = await ok(["push", compPath, `${reg.host}/sig/dry:v1`, "-S", sigPath, "--dry-run"]);
     expect(dry.stdout).toMatch(new RegExp(`^referrer ${SIG_TYPE.replace(/[.+]/g, "\\$&")} sha256:[0-9a-f]{64} \\d+ \\(subject sha256:[0-9a-f]{64}\\)$`, "m"));
     expect((await getManifest(reg, "sig/dry", "v1")).status).toBe(404);
+    // The same signature given again with a layout that carries it: one artifact, not two.
+    await ok(["image", compPath, "-o", tmp.path("lay-dup"), "-t", "v1", "-S", sigPath]);
+    const dup = await ok(["push", `oci-layout:${tmp.path("lay-dup")}:v1`, `${reg.host}/sig/dry:v1`, "-S", sigPath, "--dry-run"]);
+    expect(dup.stdout.split("\n").filter((l) => l.startsWith("referrer "))).toHaveLength(1);
 
     const dir = tmp.path("dest-layout");
     const pushed = JSON.parse((await ok(["push", compPath, `oci-layout:${dir}:v1`, "-S", sigPath, "--json"])).stdout) as { digest: string; referrers: Array<{ digest: string; via: string }> };

@@ -212,8 +212,15 @@ async function planFromLayout(dir: string, sel: { tag?: string; digest?: Digest 
   return { blobs: unique, children, top, referrers: dedupeArtifacts(referrers) };
 }
 
+/** One artifact per signature: `-S` with the signature a layout already carries adds nothing. */
 function dedupeArtifacts(list: ImageArtifacts[]): ImageArtifacts[] {
-  return [...new Map(list.map((a) => [a.manifestDigest, a])).values()];
+  const seen = new Set<string>();
+  return list.filter((a) => {
+    const key = a.layers[0]?.descriptor.digest ?? a.manifestDigest;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function referrerSummary(a: ImageArtifacts, extra: { via?: ReferrersVia; tag?: string } = {}): PushedReferrer {

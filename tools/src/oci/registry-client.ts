@@ -106,23 +106,7 @@ export class RegistryClient {
     const res = await this.send({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT } }, [this.pullScope(repository)]);
     const sep = reference.startsWith("sha256:") ? "@" : ":";
     if (res.status !== 200) await this.fail(res, `manifest ${this.registry}/${repository}${sep}${reference}`, res.status === 404 ? "MANIFEST_NOT_FOUND" : undefined);
-    const length = Number(header(res, "content-length") ?? "-1");
-    if (length > MAX_MANIFEST_BYTES) {
-      await res.body.dump().catch(() => undefined);
-      throw tooLarge(`${this.registry}/${repository}:${reference}`, length);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      const b = chunk as Buffer;
-      size += b.length;
-      if (size > MAX_MANIFEST_BYTES) {
-        res.body.destroy();
-        throw tooLarge(`${this.registry}/${repository}:${reference}`, size);
-      }
-      chunks.push(b);
-    }
-    const bytes = Buffer.concat(chunks);
+    const bytes = await readManifestBody(res, `${this.registry}/${repository}:${reference}`);
     const contentType = header(res, "content-type")?.split(";")[0]?.trim();
     return { bytes, digest: sha256Digest(bytes), contentType };
   }
@@ -184,18 +168,7 @@ export class RegistryClient {
       return undefined;
     }
     if (res.status !== 200) await this.fail(res, `referrers of ${this.registry}/${repository}@${subject}`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      const b = chunk as Buffer;
-      size += b.length;
-      if (size > MAX_MANIFEST_BYTES) {
-        res.body.destroy();
-        throw tooLarge(`referrers of ${this.registry}/${repository}@${subject}`, size);
-      }
-      chunks.push(b);
-    }
-    return Buffer.concat(chunks);
+    return readManifestBody(res, `referrers of ${this.registry}/${repository}@${subject}`);
   }
 
   async blobExists(repository: string, digest: Digest): Promise<boolean> {
@@ -326,6 +299,27 @@ function digestCode(res: HttpResponse): string | undefined {
 function bodyOf(source: BlobSource, start: number, end: number): RequestBody {
   if ("bytes" in source) return source.bytes.subarray(start, end);
   return () => source.open(start, end);
+}
+
+/** Reads a manifest-like body, refusing over 4 MiB from Content-Length and again while reading. */
+async function readManifestBody(res: HttpResponse, what: string): Promise<Buffer> {
+  const length = Number(header(res, "content-length") ?? "-1");
+  if (length > MAX_MANIFEST_BYTES) {
+    await res.body.dump().catch(() => undefined);
+    throw tooLarge(what, length);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_MANIFEST_BYTES) {
+      res.body.destroy();
+      throw tooLarge(what, size);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
 }
 
 function tooLarge(what: string, size: number): WasmOciError {

@@ -15,7 +15,7 @@ import { parseSignatureData } from "../sign/signature-data.ts";
 import type { Descriptor, ImageIndex, ImageManifest } from "./manifest.ts";
 import { ANNOTATION_CREATED, OCI_INDEX, OCI_MANIFEST } from "./media-types.ts";
 import type { ImageArtifacts } from "./wasm-image.ts";
-import { jsonBytes } from "./wasm-image.ts";
+import { imageArtifacts } from "./wasm-image.ts";
 
 export const WASM_SIGNATURE_ARTIFACT = "application/vnd.wasm.signature.v1+wasmsig";
 export const WASM_SIGNATURE_LAYER = WASM_SIGNATURE_ARTIFACT;
@@ -47,15 +47,7 @@ export function buildSignatureArtifact(signature: Uint8Array, subject: Descripto
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations: { [ANNOTATION_CREATED]: created, [ANNOTATION_SIGNATURE_KIND]: "detached" },
   };
-  const manifestBytes = jsonBytes(manifest);
-  return {
-    manifest,
-    manifestBytes,
-    manifestDigest: sha256Digest(manifestBytes),
-    mediaType: OCI_MANIFEST,
-    config: { descriptor: configDesc, bytes: OCI_EMPTY_JSON },
-    layers: [{ descriptor: layer, bytes: signature }],
-  };
+  return imageArtifacts(manifest, { descriptor: configDesc, bytes: OCI_EMPTY_JSON }, [{ descriptor: layer, bytes: signature }]);
 }
 
 /** The descriptor of a signature artifact as it appears in a referrers index (artifactType, annotations). */

@@ -95,13 +95,11 @@ export function buildWasmImage(wasm: Uint8Array, options: WasmImageOptions): Ima
     layers: [layer],
     annotations: sortedRecord({ [ANNOTATION_CREATED]: created, ...userAnnotations }),
   };
+  return imageArtifacts(manifest, { descriptor: configDesc, bytes: configBytes }, [{ descriptor: layer, bytes: wasm }]);
+}
+
+/** An image manifest serialised and digested, with the config and layer blobs it names. */
+export function imageArtifacts(manifest: ImageManifest, config: BlobContent, layers: BlobContent[]): ImageArtifacts {
   const manifestBytes = jsonBytes(manifest);
-  return {
-    manifest,
-    manifestBytes,
-    manifestDigest: sha256Digest(manifestBytes),
-    mediaType: OCI_MANIFEST,
-    config: { descriptor: configDesc, bytes: configBytes },
-    layers: [{ descriptor: layer, bytes: wasm }],
-  };
+  return { manifest, manifestBytes, manifestDigest: sha256Digest(manifestBytes), mediaType: OCI_MANIFEST, config, layers };
 }

@@ -1,8 +1,34 @@
 // Bundles the CLI into one ESM file so Bazel and users run it with plain `node`.
 import { build } from "esbuild";
+import { builtinModules } from "node:module";
 import { chmod, mkdir, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+
+/**
+ * ESM import declarations are hoisted: bundled as-is, every Node built-in any command uses
+ * (worker_threads, child_process, http2, readline...) would load at start-up, ~20 ms for a pull
+ * that needs few of them. Served as tiny CommonJS modules instead, each is required where the
+ * module that imports it is first initialised, which for command modules (imported on demand by
+ * cli/commands/index.ts) is only when that command runs.
+ */
+const builtinNames = new Set(builtinModules);
+const lazyBuiltins = {
+  name: "lazy-node-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_/:0-9]+$/ }, (args) => {
+      const bare = args.path.startsWith("node:") ? args.path.slice(5) : args.path;
+      if (!builtinNames.has(bare)) return undefined;
+      // The shim's own require is the real built-in.
+      if (args.namespace === "lazy-node-builtin") return { path: `node:${bare}`, external: true };
+      return { path: bare, namespace: "lazy-node-builtin" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-node-builtin" }, (args) => ({
+      contents: `module.exports = require("node:${args.path}");`,
+      loader: "js",
+    }));
+  },
+};
 
 const root = dirname(fileURLToPath(import.meta.url));
 const outfile = join(root, "dist", "wasm-oci.mjs");
@@ -26,6 +52,7 @@ await build({
   minify: true,
   keepNames: true,
   legalComments: "none",
+  plugins: [lazyBuiltins],
   logLevel: "warning",
 });
 await chmod(tmp, 0o755);

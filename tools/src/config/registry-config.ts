@@ -7,7 +7,7 @@
  * (see gen-registry-config-schema.ts) for the Starlark side and for editors.
  */
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { UsageError, errorMessage } from "../util/errors.ts";
 import { isValidRegistryHost, normalizeRegistryHost, registryHostProblem } from "../oci/reference.ts";
 import { jsonErrorOffset, lineColumn } from "./json-position.ts";

@@ -5,7 +5,7 @@
  * redaction and truncation.
  */
 import { spawn } from "node:child_process";
-import { z } from "zod";
+import * as z from "zod";
 import { WasmOciError } from "../util/errors.ts";
 import { redact, registerSecret } from "../util/log.ts";
 

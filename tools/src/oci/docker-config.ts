@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { errorMessage } from "../util/errors.ts";
 import { jsonErrorOffset, lineColumn } from "../config/json-position.ts";
 import { registerSecret } from "../util/log.ts";

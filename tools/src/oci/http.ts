@@ -5,7 +5,8 @@
  */
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { EnvHttpProxyAgent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { EnvHttpProxyAgent, dispatchRequest } from "./undici-core.ts";
 import { WasmOciError, errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import { DEFAULT_RETRY_POLICY, isRetryableError, isRetryableStatus, parseRetryAfter, retryDelay, type RetryPolicy } from "./retry-policy.ts";
@@ -66,21 +67,21 @@ export function urlForLog(url: URL): string {
   return u.toString();
 }
 
-let sharedDispatcher: Dispatcher | undefined;
-let sharedTimeout = -1;
+const sharedDispatchers = new Map<number, Dispatcher>();
 
-function defaultDispatcher(timeoutMs: number): Dispatcher {
-  if (sharedDispatcher === undefined || sharedTimeout !== timeoutMs) {
-    // Honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY (and their lower-case forms).
-    sharedDispatcher = new EnvHttpProxyAgent({
+/** The process-wide agent for a timeout (HTTP_PROXY, HTTPS_PROXY and NO_PROXY honoured, any case). */
+export function proxyAwareDispatcher(timeoutMs: number): Dispatcher {
+  let d = sharedDispatchers.get(timeoutMs);
+  if (d === undefined) {
+    d = new EnvHttpProxyAgent({
       connect: { timeout: timeoutMs },
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       connections: 16,
     });
-    sharedTimeout = timeoutMs;
+    sharedDispatchers.set(timeoutMs, d);
   }
-  return sharedDispatcher;
+  return d;
 }
 
 function isRedirect(status: number): boolean {
@@ -92,7 +93,7 @@ export class HttpClient {
   private readonly wait: (ms: number) => Promise<void>;
 
   constructor(readonly options: HttpOptions = { timeoutMs: 60_000, retry: DEFAULT_RETRY_POLICY }) {
-    this.dispatcher = options.dispatcher ?? defaultDispatcher(options.timeoutMs);
+    this.dispatcher = options.dispatcher ?? proxyAwareDispatcher(options.timeoutMs);
     this.wait = options.sleep ?? ((ms) => sleep(ms));
   }
 
@@ -164,7 +165,7 @@ export class HttpClient {
   private async once(method: HttpRequest["method"], url: URL, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
     const t0 = performance.now();
     const payload = typeof body === "function" ? body() : body;
-    const res = await this.dispatcher.request({
+    const res = await dispatchRequest(this.dispatcher, {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method,

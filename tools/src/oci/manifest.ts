@@ -3,7 +3,7 @@
  * decisions a puller makes on them: which manifest of an index is the wasm one, which layer
  * carries the module or component.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { WasmOciError } from "../util/errors.ts";
 import type { Digest } from "../util/digest.ts";
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, INDEX_TYPES, MANIFEST_TYPES, OCI_INDEX, OCI_MANIFEST, WASM_LAYER_TYPES } from "./media-types.ts";

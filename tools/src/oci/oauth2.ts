@@ -2,10 +2,11 @@
  * OAuth2 client credentials grant (RFC 6749 section 4.4): trades a client id and secret for an
  * access token at a token endpoint, which is then presented to the registry.
  */
-import { request } from "undici";
-import { z } from "zod";
+import * as z from "zod";
 import { WasmOciError, errorMessage } from "../util/errors.ts";
 import { log, registerSecret } from "../util/log.ts";
+import { proxyAwareDispatcher } from "./http.ts";
+import { dispatchRequest } from "./undici-core.ts";
 
 export interface ClientCredentialsRequest {
   tokenUrl: string;
@@ -49,7 +50,11 @@ async function post(req: ClientCredentialsRequest, secretInBody: boolean): Promi
   const timeout = req.timeoutMs ?? 60_000;
   const started = Date.now();
   try {
-    const res = await request(req.tokenUrl, {
+    const url = new URL(req.tokenUrl);
+    // The shared agent: token endpoints honour HTTP(S)_PROXY and NO_PROXY like registries do.
+    const res = await dispatchRequest(proxyAwareDispatcher(timeout), {
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method: "POST",
       headers,
       body: form.toString(),

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The security policy JSON written by the Starlark rule `wasm_security_policy` (or by hand).

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import { printJson, printResult } from "../output.ts";
 import { SecurityPolicySchema } from "../../policy/schema.ts";
 import { WasmOciError } from "../../util/errors.ts";

@@ -1,0 +1,29 @@
+/**
+ * The part of undici the registry client uses: the proxy-aware agent and `request`.
+ *
+ * undici's index module loads fetch, WebSocket, cookies, caches and mocks as well, which costs
+ * about 30 ms of start-up and 200 KiB of bundle on every command; a 1 MiB pull takes less than
+ * that. These two modules are the ones the index itself wires together (it copies the api
+ * functions onto Dispatcher.prototype); calling `request` with the dispatcher as `this` does the
+ * same without touching the prototype. test/unit/undici-core.test.ts checks they stay the
+ * classes and functions the public entry point exports.
+ */
+import { setFlagsFromString } from "node:v8";
+import type { Dispatcher } from "undici";
+import EnvHttpProxyAgentImpl from "undici/lib/dispatcher/env-http-proxy-agent.js";
+import apiRequest from "undici/lib/api/api-request.js";
+
+// undici parses HTTP with llhttp compiled to wasm. After about 1 MiB of response, V8's dynamic
+// tiering recompiles llhttp's big parser function with TurboFan on a background thread, and the
+// process waits for that job at exit: about 60 ms, more than a 1 MiB pull spends on the network.
+// Liftoff's code is fast enough for header parsing (bodies pass through as spans), so a
+// short-lived CLI keeps it. The flag is read when a module is compiled; llhttp compiles on the
+// first connection. Only registry-talking commands load this module.
+setFlagsFromString("--liftoff-only");
+
+export const EnvHttpProxyAgent = EnvHttpProxyAgentImpl;
+
+/** `dispatcher.request(options)`, for any Dispatcher (agents, proxies, test mocks). */
+export function dispatchRequest(dispatcher: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
+  return apiRequest.call(dispatcher, options);
+}

@@ -12,8 +12,10 @@
  * - inside instance and component types, a type export that names a type owned by another
  *   interface is recorded in `uses` (WIT `use`).
  */
+import { readFileSync } from "node:fs";
 import type { Package } from "../compose/graph.ts";
-import { readComponent } from "./reader.ts";
+import { readComponent, StandInModuleError } from "./reader.ts";
+import type { ComponentFile } from "./skeleton.ts";
 import {
   type DefinedType, type FuncTypeId, type InterfaceId, type ItemKind, type ModuleTypeId, type ResourceId,
   type Type, type Types, type ValueType, type WorldId,
@@ -209,6 +211,25 @@ export function packageFromBytes(name: string, version: string | undefined, byte
   const pkg: Package = { name, bytes, ty, instanceType, definitions: findDefinitions(types, ty) };
   if (version !== undefined) pkg.version = version;
   return pkg;
+}
+
+/**
+ * `packageFromBytes` for a file read by `readComponentFile`. The package keeps the file's
+ * source so the encoder copies the file; when the reader needs a module the skeleton left out,
+ * the whole file is read and used instead.
+ */
+export function packageFromFile(name: string, version: string | undefined, file: Pick<ComponentFile, "bytes" | "source">, types: Types): Package {
+  if (file.source === undefined) return packageFromBytes(name, version, file.bytes, types);
+  try {
+    const pkg = packageFromBytes(name, version, file.bytes, types);
+    pkg.source = file.source;
+    return pkg;
+  } catch (e) {
+    if (!(e instanceof StandInModuleError)) throw e;
+  }
+  // The reader adds nothing to `types` before it has read the whole component, so retrying is clean.
+  const bytes = readFileSync(file.source.path);
+  return packageFromBytes(name, version, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), types);
 }
 
 /** WIT-package style definitions: exported component types wrapping one interface or world. */

@@ -9,6 +9,7 @@
  * component-level items are, which keeps reading a 100 MiB component cheap.
  */
 import { ComponentBinaryError, Reader, isComponent } from "./binary.ts";
+import { WasmOciError } from "../util/errors.ts";
 import type { CoreExtern, CoreValType, PrimitiveType } from "./types.ts";
 import {
   WCompType, WDefined, WFunc, WInstType, WModType, WRes, unique,
@@ -75,6 +76,32 @@ function at<T>(arr: readonly T[], i: number, what: string, r: Reader, pos: numbe
   return v;
 }
 
+/**
+ * Skeletons (component/skeleton.ts): the file's size, and the core module sections that stand
+ * in for modules left in the file, by the offset of the section body in the skeleton.
+ */
+interface SkeletonInfo {
+  readonly fileSize: number;
+  readonly standInModules: ReadonlySet<number>;
+}
+const skeletons = new WeakMap<Uint8Array, SkeletonInfo>();
+
+export function markSkeleton(bytes: Uint8Array, info: SkeletonInfo): void {
+  skeletons.set(bytes, info);
+}
+
+/**
+ * The component uses a core module as an item (exports it, passes it to an instantiation),
+ * whose type is read from the module itself, but the skeleton holds a stand-in: the caller
+ * reads the whole file instead.
+ */
+export class StandInModuleError extends WasmOciError {
+  constructor(offset: number) {
+    super("MODULE_NOT_LOADED", `the core module at skeleton offset 0x${offset.toString(16)} was not loaded but its type is needed`);
+    this.name = "StandInModuleError";
+  }
+}
+
 export interface ReadComponent {
   imports: Map<string, WEnt>;
   exports: Map<string, WEnt>;
@@ -92,7 +119,8 @@ export function readComponent(bytes: Uint8Array): ReadComponent {
     throw new ComponentBinaryError(0, "expected the component preamble \\0asm 0d 00 01 00");
   }
   const scope = new Scope();
-  budget = Math.max(64 * bytes.length, 1 << 26);
+  // A skeleton gets the budget of its whole file, so both read the same components.
+  budget = Math.max(64 * (skeletons.get(bytes)?.fileSize ?? bytes.length), 1 << 26);
   interpretComponent(bytes, 8, bytes.length, scope, undefined);
   return { imports: scope.imports, exports: scope.exports };
 }
@@ -373,7 +401,9 @@ function sortEntity(r: Reader, scope: Scope, sort: number, core: number | undefi
     case 0x00:
       if (core === 0x11) {
         const m = at(scope.modules, idx, "module", r, pos);
-        return { k: "module", t: m.k === "type" ? m.t : moduleTypeOf(m.bytes, m.start, m.end) };
+        if (m.k === "type") return { k: "module", t: m.t };
+        if (skeletons.get(m.bytes)?.standInModules.has(m.start) === true) throw new StandInModuleError(m.start);
+        return { k: "module", t: moduleTypeOf(m.bytes, m.start, m.end) };
       }
       return undefined;
     case 0x01: return { k: "func", t: at(scope.funcs, idx, "function", r, pos) };

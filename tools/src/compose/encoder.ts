@@ -14,6 +14,8 @@ import type { ItemKind, Types } from "../component/types.ts";
 import { TypeAggregator } from "./aggregator.ts";
 import { CompositionError, packageKey, type CompositionGraph, type EncodeOptions, type NodeId, type Package, type PackageId } from "./graph.ts";
 import { EncodeState, TypeEncoder, typeKey, writeTypeRef, sortOf, type Encodable, type TypeRef } from "./type-encoder.ts";
+import { concatChunks, type Chunk } from "./chunks.ts";
+import type { ComponentFileSource } from "../component/skeleton.ts";
 
 /** The top-level component being built; consecutive items of one kind share a section. */
 export class ComponentBuilder implements Encodable {
@@ -25,8 +27,8 @@ export class ComponentBuilder implements Encodable {
   componentCount = 0;
   moduleCount = 0;
   valueCount = 0;
-  /** Output pieces; embedded components are referenced, not copied, until `finish`. */
-  private readonly chunks: Uint8Array[] = [Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00)];
+  /** Output pieces; embedded components are referenced (buffers or file slices), not copied, until `finish`. */
+  private readonly chunks: Chunk[] = [Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00)];
   private sectionId = -1;
   private items: Uint8Array[] = [];
 
@@ -95,6 +97,14 @@ export class ComponentBuilder implements Encodable {
     return this.componentCount++;
   }
 
+  /** A component section whose body is a whole input file, copied when the output is written. */
+  componentFile(source: ComponentFileSource): number {
+    this.flush();
+    const size = source.identity.size;
+    this.chunks.push(new Writer(8).byte(4).u32(size).bytes(), { path: source.path, start: 0, end: size, identity: source.identity });
+    return this.componentCount++;
+  }
+
   instantiate(component: number, args: Array<{ name: string; kind: ItemKind["kind"]; index: number }>): number {
     const w = new Writer().byte(0x00).u32(component).u32(args.length);
     for (const a of args) w.str(a.name).raw(Uint8Array.from(sortOf(a.kind))).u32(a.index);
@@ -118,23 +128,14 @@ export class ComponentBuilder implements Encodable {
     }
   }
 
-  /** The output as pieces (embedded components are the caller's buffers, not copies). */
-  finishChunks(): Uint8Array[] {
+  /** The output as pieces (embedded components are the caller's buffers or file slices, not copies). */
+  finishChunks(): Chunk[] {
     this.flush();
     return this.chunks;
   }
 
   finish(): Uint8Array {
-    this.flush();
-    let total = 0;
-    for (const c of this.chunks) total += c.length;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatChunks(this.finishChunks());
   }
 }
 
@@ -185,7 +186,7 @@ function packageImportName(pkg: Package): string {
 }
 
 export async function encodeGraph(graph: CompositionGraph, options: EncodeOptions): Promise<Uint8Array> {
-  return concat(await encodeGraphValidatedChunks(graph, options));
+  return concatChunks(await encodeGraphValidatedChunks(graph, options));
 }
 
 /**
@@ -193,56 +194,27 @@ export async function encodeGraph(graph: CompositionGraph, options: EncodeOption
  * runs on a second encoding whose embedded components have their custom sections removed
  * (they cannot affect validity), so the large output is never copied for it.
  */
-export async function encodeGraphValidatedChunks(graph: CompositionGraph, options: EncodeOptions): Promise<Uint8Array[]> {
+export async function encodeGraphValidatedChunks(graph: CompositionGraph, options: EncodeOptions): Promise<Chunk[]> {
   const chunks = encodeGraphChunks(graph, options);
   if (options.validate !== false) {
     const { runIsolated, stripCustomSections } = await import("./validate.ts");
-    await runIsolated("componentWit", concat(encodeGraphChunks(graph, options, stripCustomSections)));
+    // Skeletons are the files minus custom sections (and, when loaded for validation, with
+    // their core modules), so the view is built from them and never reads the inputs again.
+    await runIsolated("componentWit", concatChunks(encodeGraphChunks(graph, options, stripCustomSections)));
   }
   return chunks;
 }
 
 /** Encodes without validation (the caller validates when it wants to). */
 export function encodeGraphSync(graph: CompositionGraph, options: EncodeOptions): Uint8Array {
-  return concat(encodeGraphChunks(graph, options));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  // Every byte is overwritten below; skipping the zero fill matters for 100 MiB outputs.
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/**
- * Writes an encoding given as chunks to `path` atomically, without first joining the chunks
- * (a composition embedding large components is mostly its inputs' bytes).
- */
-export async function writeChunksAtomic(path: string, chunks: Uint8Array[]): Promise<void> {
-  const { openAtomic } = await import("../util/atomic-write.ts");
-  const file = await openAtomic(path);
-  try {
-    for (const c of chunks) {
-      if (!file.stream.write(c)) await new Promise<void>((resolve) => file.stream.once("drain", () => resolve()));
-    }
-    await file.commit();
-  } catch (e) {
-    await file.abort();
-    throw e;
-  }
+  return concatChunks(encodeGraphChunks(graph, options));
 }
 
 /**
  * Encodes without validation into output pieces; concatenated they are the component.
  * `mapComponent` transforms embedded component bytes (used to build the validation view).
  */
-export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOptions, mapComponent?: (bytes: Uint8Array) => Uint8Array): Uint8Array[] {
+export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOptions, mapComponent?: (bytes: Uint8Array) => Uint8Array): Chunk[] {
   const defineComponents = options.defineComponents !== false;
   const builder = new ComponentBuilder();
   const state = new EncodeState(builder);
@@ -330,7 +302,7 @@ export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOption
         if (component === undefined) {
           if (defineComponents) {
             if (pkg.bytes === undefined) throw new CompositionError("PACKAGE_NOT_INSTANTIABLE", `package \`${packageKey(pkg.name, pkg.version)}\` has no component bytes`);
-            component = builder.componentRaw(mapComponent === undefined ? pkg.bytes : mapComponent(pkg.bytes));
+            component = embedComponent(builder, pkg, pkg.bytes, mapComponent);
           } else {
             const ty = encoder.component(state, pkg.ty);
             component = builder.importItem(packageImportName(pkg), { k: "component", idx: ty });
@@ -370,6 +342,16 @@ export function encodeGraphChunks(graph: CompositionGraph, options: EncodeOption
   encodeNames(graph, nodeIndexes, builder);
   if (options.processor !== undefined) builder.custom("producers", producers(options.processor.name, options.processor.version));
   return builder.finishChunks();
+}
+
+function embedComponent(builder: ComponentBuilder, pkg: Package, bytes: Uint8Array, mapComponent: ((bytes: Uint8Array) => Uint8Array) | undefined): number {
+  if (mapComponent !== undefined) {
+    if (pkg.source?.modulesElided === true) {
+      throw new CompositionError("PACKAGE_NOT_VALIDATABLE", `package \`${packageKey(pkg.name, pkg.version)}\` was read without its core modules (${pkg.source.path}), so the output cannot be validated; read it with modules to validate`);
+    }
+    return builder.componentRaw(mapComponent(bytes));
+  }
+  return pkg.source !== undefined ? builder.componentFile(pkg.source) : builder.componentRaw(bytes);
 }
 
 function importItem(state: EncodeState, builder: ComponentBuilder, encoder: TypeEncoder, types: Types, name: string, kind: ItemKind): number {

@@ -17,6 +17,8 @@
  * Node ids are stable for the life of the graph (removed nodes leave a hole).
  */
 import { WasmOciError } from "../util/errors.ts";
+import type { ComponentFileSource } from "../component/skeleton.ts";
+import type { Chunk } from "./chunks.ts";
 import { validateExternName, type ExternNameKind } from "../component/extern-name.ts";
 import { SubtypeChecker } from "../component/subtype.ts";
 import {
@@ -42,6 +44,11 @@ export interface Package {
   version?: string;
   /** The component binary; absent for a type-only WIT package, which cannot be instantiated. */
   bytes?: Uint8Array;
+  /**
+   * Set when `bytes` is a skeleton of a large file (component/skeleton.ts): the encoder copies
+   * the file itself into the output.
+   */
+  source?: ComponentFileSource;
   /** The component type of the package (its imports and exports). */
   ty: WorldId;
   /** The instance type produced by instantiating it (the component's exports). */
@@ -424,9 +431,9 @@ export class CompositionGraph {
 
   /**
    * Encodes the graph as output pieces (embedded components are not copied); write them with
-   * `writeChunksAtomic` from encoder.ts. Validated unless `validate: false`.
+   * `writeChunksAtomic` from chunks.ts. Validated unless `validate: false`.
    */
-  async encodeChunks(options: EncodeOptions = {}): Promise<Uint8Array[]> {
+  async encodeChunks(options: EncodeOptions = {}): Promise<Chunk[]> {
     const { encodeGraphValidatedChunks } = await import("./encoder.ts");
     return encodeGraphValidatedChunks(this, options);
   }

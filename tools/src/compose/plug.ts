@@ -3,7 +3,9 @@
  * component (by exact name, or by a semver-compatible interface name) and exports
  * everything the socket exports, as `wac plug` does.
  */
-import { packageFromBytes } from "../component/package.ts";
+import { packageFromFile } from "../component/package.ts";
+import type { ComponentFileSource } from "../component/skeleton.ts";
+import { concatChunks, type Chunk } from "./chunks.ts";
 import { SubtypeChecker, SubtypeError } from "../component/subtype.ts";
 import { areSemverCompatible } from "./aggregator.ts";
 import { CompositionError, CompositionGraph, type EncodeOptions } from "./graph.ts";
@@ -11,13 +13,15 @@ import { CompositionError, CompositionGraph, type EncodeOptions } from "./graph.
 export interface PlugInput {
   /** Shown in errors (usually the file path). */
   label: string;
+  /** The component, or its skeleton when `source` is set (`readComponentFile`). */
   bytes: Uint8Array;
+  source?: ComponentFileSource;
 }
 
 export interface PlugResult {
-  /** The composed component as pieces (concatenate, or write with `writeChunksAtomic`). */
-  chunks: Uint8Array[];
-  /** The composed component (joined on first access). */
+  /** The composed component as pieces (write with `writeChunksAtomic` from chunks.ts). */
+  chunks: Chunk[];
+  /** The composed component (joined on first access, reading file slices). */
   readonly bytes: Uint8Array;
   /** For each plug (in order): the socket imports it satisfied. */
   plugged: Array<{ label: string; imports: string[] }>;
@@ -26,9 +30,9 @@ export interface PlugResult {
 /** Builds the plug graph (exposed for tests that want to inspect it before encoding). */
 export function buildPlugGraph(socket: PlugInput, plugs: PlugInput[]): { graph: CompositionGraph; plugged: PlugResult["plugged"] } {
   const graph = new CompositionGraph();
-  const load = (input: PlugInput, name: string): ReturnType<typeof packageFromBytes> => {
+  const load = (input: PlugInput, name: string): ReturnType<typeof packageFromFile> => {
     try {
-      return packageFromBytes(name, undefined, input.bytes, graph.types);
+      return packageFromFile(name, undefined, input, graph.types);
     } catch (e) {
       throw new CompositionError((e as { code?: string }).code ?? "INVALID_COMPONENT", `${input.label}: ${(e as Error).message}`, { cause: e });
     }
@@ -88,7 +92,7 @@ export async function plug(socket: PlugInput, plugs: PlugInput[], options: Pick<
   return {
     chunks,
     get bytes(): Uint8Array {
-      joined ??= Buffer.concat(chunks);
+      joined ??= concatChunks(chunks);
       return joined;
     },
     plugged,

@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { WasmOciError } from "../util/errors.ts";
+import type { ComponentFileSource, SkeletonOptions } from "../component/skeleton.ts";
 
 /**
  * Where the packages a WAC document names come from, following `wac compose`:
@@ -12,11 +13,17 @@ export interface DependencyOptions {
   readonly depsDir: string;
   /** `ns:name` -> path, from `--dep`. */
   readonly deps?: ReadonlyMap<string, string>;
+  /**
+   * Read large `.wasm` files as skeletons (component/skeleton.ts). Only for a loader that
+   * passes `source` on to the package (`packageFromFile`): otherwise the skeleton would be
+   * embedded instead of the file. Absent: files are read whole.
+   */
+  readonly skeletons?: SkeletonOptions;
 }
 
 export type DependencySource =
   | { readonly kind: "wit"; readonly path: string }
-  | { readonly kind: "wasm"; readonly path: string; readonly bytes: Uint8Array };
+  | { readonly kind: "wasm"; readonly path: string; readonly bytes: Uint8Array; readonly source?: ComponentFileSource };
 
 async function kindOf(p: string): Promise<"dir" | "file" | undefined> {
   try {
@@ -44,8 +51,13 @@ export async function compileWat(path: string, text: string): Promise<Uint8Array
   }
 }
 
-async function loadFile(path: string): Promise<DependencySource> {
+async function loadFile(path: string, opts: DependencyOptions): Promise<DependencySource> {
   if (path.endsWith(".wit")) return { kind: "wit", path };
+  if (opts.skeletons !== undefined && !path.endsWith(".wat")) {
+    const { readComponentFile } = await import("../component/skeleton.ts");
+    const file = readComponentFile(path, opts.skeletons);
+    return file.source === undefined ? { kind: "wasm", path, bytes: file.bytes } : { kind: "wasm", path, bytes: file.bytes, source: file.source };
+  }
   // A view, not a copy: dependencies can be tens of MiB and are only read.
   const buf = await readFile(path);
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -60,7 +72,7 @@ export async function locateDependency(name: string, version: string | undefined
     if (explicit !== undefined) {
       const k = await kindOf(explicit);
       if (k === undefined) throw new WasmOciError("DEPENDENCY_NOT_FOUND", `dependency \`${name}\` given with --dep does not exist: ${explicit}`);
-      return k === "dir" ? { kind: "wit", path: explicit } : loadFile(explicit);
+      return k === "dir" ? { kind: "wit", path: explicit } : loadFile(explicit, opts);
     }
   }
   const base = join(opts.depsDir, ...name.split(":"));
@@ -68,7 +80,7 @@ export async function locateDependency(name: string, version: string | undefined
   if ((await kindOf(stem)) === "dir") return { kind: "wit", path: stem };
   for (const ext of [".wat", ".wasm"]) {
     const p = stem + ext;
-    if ((await kindOf(p)) === "file") return loadFile(p);
+    if ((await kindOf(p)) === "file") return loadFile(p, opts);
   }
   return undefined;
 }

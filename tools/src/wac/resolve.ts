@@ -12,6 +12,7 @@ import { CompositionGraph, packageKey, type NodeId, type Package, type PackageId
 import { SubtypeChecker } from "../component/subtype.ts";
 import { promote, type InterfaceId, type ItemKind, type Types, type WorldId } from "../component/types.ts";
 import { WasmOciError } from "../util/errors.ts";
+import type { ComponentFileSource } from "../component/skeleton.ts";
 
 /**
  * Turns a component binary into a graph package whose types live in `types`. Provided by
@@ -20,6 +21,8 @@ import { WasmOciError } from "../util/errors.ts";
  */
 export type ComponentLoader = (args: {
   bytes: Uint8Array;
+  /** Set when `bytes` is a skeleton of a large file (`DependencyOptions.skeletons`). */
+  source?: ComponentFileSource;
   types: Types;
   name: string;
   version?: string;
@@ -142,9 +145,14 @@ export async function loadPackages(doc: Document, source: Source, graph: Composi
         if (ref.version !== undefined) pkg.version = ref.version;
         else delete pkg.version;
       } else {
-        pkg = await opts.loadComponent(ref.version === undefined
-          ? { bytes: found.bytes, types: graph.types, name: ref.name, path: found.path }
-          : { bytes: found.bytes, types: graph.types, name: ref.name, version: ref.version, path: found.path });
+        pkg = await opts.loadComponent({
+          bytes: found.bytes,
+          types: graph.types,
+          name: ref.name,
+          path: found.path,
+          ...(ref.version !== undefined ? { version: ref.version } : {}),
+          ...(found.source !== undefined ? { source: found.source } : {}),
+        });
       }
     } catch (e) {
       if (e instanceof SourceError) throw e;

@@ -4,6 +4,7 @@ import { printResult } from "../output.ts";
 import { UsageError, WasmOciError } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { createHash } from "node:crypto";
+import type { Chunk } from "../../compose/chunks.ts";
 import { log } from "../../util/log.ts";
 import { resolveDocument, type ComponentLoader } from "../../wac/resolve.ts";
 import type { LoadedPolicy, PolicyRecord } from "../../policy/enforce.ts";
@@ -29,9 +30,9 @@ export function parseDepFlag(value: string, previous: Map<string, string> = new 
   return out;
 }
 
-const loadComponent: ComponentLoader = async ({ bytes, types, name, version }) => {
-  const { packageFromBytes } = await import("../../component/package.ts");
-  return packageFromBytes(name, version, bytes, types);
+const loadComponent: ComponentLoader = async ({ bytes, source, types, name, version }) => {
+  const { packageFromFile } = await import("../../component/package.ts");
+  return packageFromFile(name, version, source === undefined ? { bytes } : { bytes, source }, types);
 };
 
 export interface ComposeOptions {
@@ -45,6 +46,11 @@ export interface ComposeOptions {
    * registry) before it is used; a deny stops the compose. Decisions are appended here.
    */
   readonly policy?: { readonly loaded: LoadedPolicy; readonly decisions: PolicyRecord[] };
+  /**
+   * Dependency files of at least this many bytes are read as skeletons and copied into the
+   * output from the file (component/skeleton.ts); default 1 MiB, `Infinity` reads every file whole.
+   */
+  readonly skeletonThreshold?: number;
 }
 
 /** Wraps the loader so the policy sees each dependency component's bytes before they are composed. */
@@ -64,24 +70,38 @@ function policyLoader(policy: NonNullable<ComposeOptions["policy"]>): ComponentL
   };
 }
 
-/** Reads, resolves and encodes a WAC document; the component as chunks in file order (not concatenated). */
-export async function composeChunks(opts: ComposeOptions): Promise<Uint8Array[]> {
+/**
+ * Reads, resolves and encodes a WAC document; the component as chunks in file order (not
+ * concatenated; large dependencies are file slices, see compose/chunks.ts).
+ */
+export async function composeChunks(opts: ComposeOptions): Promise<Chunk[]> {
   let text: string;
   try {
     text = await readFile(opts.file, "utf8");
   } catch (e) {
     throw new UsageError(`cannot read WAC file ${opts.file}: ${(e as Error).message}`, "WAC_FILE_UNREADABLE");
   }
+  const validate = opts.validate ?? true;
+  const defineComponents = opts.importDependencies !== true;
   const { graph } = await resolveDocument(
     { path: opts.file, text },
-    { depsDir: opts.depsDir ?? "deps", deps: opts.deps ?? new Map(), loadComponent: opts.policy !== undefined ? policyLoader(opts.policy) : loadComponent },
+    {
+      depsDir: opts.depsDir ?? "deps",
+      deps: opts.deps ?? new Map(),
+      loadComponent: opts.policy !== undefined ? policyLoader(opts.policy) : loadComponent,
+      // The policy decides on (and verifies signatures over) the whole file's bytes.
+      ...(opts.policy === undefined
+        ? { skeletons: { elideModules: !validate || !defineComponents, ...(opts.skeletonThreshold !== undefined ? { threshold: opts.skeletonThreshold } : {}) } }
+        : {}),
+    },
   );
-  return graph.encodeChunks({ defineComponents: !opts.importDependencies, validate: opts.validate ?? true });
+  return graph.encodeChunks({ defineComponents, validate });
 }
 
 /** Reads, resolves and encodes a WAC document; the component bytes. */
 export async function composeFile(opts: ComposeOptions): Promise<Uint8Array> {
-  return Buffer.concat(await composeChunks(opts));
+  const { concatChunks } = await import("../../compose/chunks.ts");
+  return concatChunks(await composeChunks(opts));
 }
 
 type WasmTools = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
@@ -126,21 +146,23 @@ export function register(program: Command): void {
         log.info(`policy ${r.policy}: allow dependency "${r.component}" (rule ${r.decision.rule}${r.decision.verifiedKey !== undefined ? `, verified by key "${r.decision.verifiedKey}"` : ""})`);
       }
       // Dependencies are defined inline, so the output is about as large as all inputs together:
-      // write the encoder's chunks as they are instead of concatenating them first.
-      const data: string | Uint8Array[] = o.wat ? await printWat(Buffer.concat(chunks)) : chunks;
+      // write the encoder's chunks as they are (large inputs copied from their files).
+      const out = await import("../../compose/chunks.ts");
+      const data: string | Chunk[] = o.wat ? await printWat(out.concatChunks(chunks)) : chunks;
       if (o.output === undefined) {
-        for (const c of typeof data === "string" ? [data] : data) {
-          await new Promise<void>((resolve, reject) => process.stdout.write(c, (e) => (e ? reject(e) : resolve())));
-        }
+        if (typeof data === "string") await out.writeChunksTo(process.stdout, [Buffer.from(data)]);
+        else await out.writeChunksTo(process.stdout, data);
         return;
       }
-      if (typeof data === "string") await writeFileAtomic(o.output, data);
-      else await (await import("../../compose/encoder.ts")).writeChunksAtomic(o.output, data);
-      const size = typeof data === "string" ? Buffer.byteLength(data) : data.reduce((n, c) => n + c.length, 0);
+      // Hash only when the digest is asked for, and while writing: the inputs are read once.
+      const hash = o.json ? createHash("sha256") : undefined;
+      if (typeof data === "string") {
+        await writeFileAtomic(o.output, data);
+        hash?.update(data);
+      } else await out.writeChunksAtomic(o.output, data, hash === undefined ? undefined : (p) => hash.update(p));
+      const size = typeof data === "string" ? Buffer.byteLength(data) : out.chunksLength(data);
       log.info(`composed ${file} -> ${o.output} (${size} bytes)`);
-      if (o.json) {
-        const hash = createHash("sha256");
-        for (const c of typeof data === "string" ? [data] : data) hash.update(c);
+      if (hash !== undefined) {
         printResult(true, { output: o.output, size, digest: `sha256:${hash.digest("hex")}`, ...(policy !== undefined ? { policy: policy.decisions } : {}) }, () => []);
       }
     });

@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { printResult } from "../output.ts";
 import { UsageError, WasmOciError } from "../../util/errors.ts";
 import { writeFileAtomic } from "../../util/atomic-write.ts";
 import { createHash } from "node:crypto";
-import { writeChunksAtomic } from "../../compose/encoder.ts";
+import { chunksLength, concatChunks, writeChunksAtomic, writeChunksTo, type Chunk } from "../../compose/chunks.ts";
+import type { PlugInput } from "../../compose/plug.ts";
 import { log } from "../../util/log.ts";
 
 /**
@@ -12,9 +12,12 @@ import { log } from "../../util/log.ts";
  * the same name; the socket's exports are exported from the result.
  */
 
-async function readInput(path: string, what: string): Promise<Uint8Array> {
+/** Large inputs are read as skeletons and copied from their files into the output (component/skeleton.ts). */
+async function readInput(path: string, what: string, validate: boolean): Promise<PlugInput> {
+  const { readComponentFile } = await import("../../component/skeleton.ts");
   try {
-    return new Uint8Array(await readFile(path));
+    const file = readComponentFile(path, { elideModules: !validate });
+    return file.source === undefined ? { label: path, bytes: file.bytes } : { label: path, bytes: file.bytes, source: file.source };
   } catch (e) {
     throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`, "PLUG_INPUT_UNREADABLE");
   }
@@ -36,34 +39,34 @@ export function register(program: Command): void {
         throw new UsageError("refusing to write a binary component to a terminal: use -o OUT or -t/--wat", "BAD_FLAGS");
       }
       const { plug } = await import("../../compose/plug.ts");
-      const socketBytes = await readInput(socket, "socket");
-      const plugs = await Promise.all(o.plug.map(async (p) => ({ label: p, bytes: await readInput(p, "plug") })));
-      const result = await plug({ label: socket, bytes: socketBytes }, plugs, { validate: o.validate });
+      const socketInput = await readInput(socket, "socket", o.validate);
+      const plugs = await Promise.all(o.plug.map((p) => readInput(p, "plug", o.validate)));
+      const result = await plug(socketInput, plugs, { validate: o.validate });
       for (const p of result.plugged) {
         if (p.imports.length === 0) log.warn(`plug ${p.label} matched no import of ${socket}`);
       }
-      let data: string | Uint8Array[] = result.chunks;
+      let data: string | Chunk[] = result.chunks;
       if (o.wat) {
         const tools = await import("@bytecodealliance/jco-transpile/wasm-tools");
         try {
-          data = await tools.print(result.bytes);
+          data = await tools.print(concatChunks(result.chunks));
         } catch (e) {
           throw new WasmOciError("WAT_PRINT_FAILED", `failed to print the plugged component as WAT: ${(e as Error).message}`, { cause: e });
         }
       }
       if (o.output === undefined) {
-        const pieces = typeof data === "string" ? [data] : data;
-        for (const piece of pieces) await new Promise<void>((resolve, reject) => process.stdout.write(piece, (e) => (e ? reject(e) : resolve())));
+        await writeChunksTo(process.stdout, typeof data === "string" ? [Buffer.from(data)] : data);
         return;
       }
-      if (typeof data === "string") await writeFileAtomic(o.output, data);
-      else await writeChunksAtomic(o.output, data);
-      const size = typeof data === "string" ? Buffer.byteLength(data) : data.reduce((n, c) => n + c.length, 0);
+      // Hash only when the digest is asked for, and while writing: the inputs are read once.
+      const hash = o.json ? createHash("sha256") : undefined;
+      if (typeof data === "string") {
+        await writeFileAtomic(o.output, data);
+        hash?.update(data);
+      } else await writeChunksAtomic(o.output, data, hash === undefined ? undefined : (p) => hash.update(p));
+      const size = typeof data === "string" ? Buffer.byteLength(data) : chunksLength(data);
       log.info(`plugged ${o.plug.join(", ")} into ${socket} -> ${o.output} (${size} bytes)`);
-      if (o.json) {
-        // Hash only when the digest is asked for: it is a full pass over the output.
-        const hash = createHash("sha256");
-        for (const piece of typeof data === "string" ? [data] : data) hash.update(piece);
+      if (hash !== undefined) {
         printResult(true, { output: o.output, size, digest: `sha256:${hash.digest("hex")}`, plugged: result.plugged }, () => []);
       }
     });

@@ -286,14 +286,31 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
     expect(proxy.matching(undefined, /\/blobs\/uploads\//)).toEqual([]);
   });
 
-  it("uploads a blob above the chunk threshold in PATCH chunks, honouring OCI-Chunk-Min-Length", async () => {
-    const big = await paddedComponent(70, "chunked");
+  it("uploads a blob under the chunk threshold (default 512 MiB) in one PUT, no PATCH", async () => {
+    const mid = await paddedComponent(12, "one-request");
+    const midPath = await writeFixture(tmp.dir, "in/mid.wasm", mid);
+    proxy.clear();
+    const digest = await push(midPath, `${proxy.host}/rt/mid:v1`);
+    expect(proxy.matching("PATCH", /\/blobs\/uploads\//)).toEqual([]);
+    expect(proxy.matching("PUT", /\/v2\/rt\/mid\/blobs\/uploads\/.*digest=sha256/).length).toBe(2);
+    const m = await getManifest(reg, "rt/mid", "v1");
+    expect(m.digest).toBe(digest);
+  });
+
+  it("uploads a blob above the registry entry's chunk_threshold_mib in PATCH chunks, honouring OCI-Chunk-Min-Length", async () => {
+    const big = await paddedComponent(12, "chunked");
     const bigPath = await writeFixture(tmp.dir, "in/big.wasm", big);
-    const minChunk = 40 * 1024 * 1024;
+    // chunk_size_mib 2 is below the registry's minimum of 5 MiB, which must win.
+    const minChunk = 5 * 1024 * 1024;
+    const cfg = await writeFixture(
+      tmp.dir,
+      "chunked-config.json",
+      Buffer.from(JSON.stringify({ registries: [{ name: "proxy", host: proxy.host, insecure: true, chunk_threshold_mib: 8, chunk_size_mib: 2 }] })),
+    );
     proxy.clear();
     proxy.setRules([{ method: "POST", path: /\/v2\/rt\/big\/blobs\/uploads\//, nth: "all", action: { kind: "headers", headers: { "oci-chunk-min-length": String(minChunk) } } }]);
     try {
-      const digest = await push(bigPath, `${proxy.host}/rt/big:v1`);
+      const digest = await push(bigPath, `${proxy.host}/rt/big:v1`, "--registry-config", cfg);
       const patches = proxy.matching("PATCH", /\/v2\/rt\/big\/blobs\/uploads\//);
       expect(patches.length).toBeGreaterThanOrEqual(1);
       // [start, end] of each chunk, from Content-Range or else cumulatively from Content-Length.
@@ -307,6 +324,7 @@ describe.skipIf(!registryAvailable())("oci round trips, no auth (real docker-reg
       });
       // Every chunk except the one that ends the blob is at least the registry's minimum.
       const nonFinal = chunks.filter((c) => c.end !== big.length - 1);
+      expect(chunks.length).toBe(3);
       expect(nonFinal.length).toBeGreaterThanOrEqual(1);
       for (const c of nonFinal) expect(c.size).toBeGreaterThanOrEqual(minChunk);
       const out = tmp.path("out/big.wasm");

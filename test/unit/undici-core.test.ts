@@ -21,3 +21,11 @@ describe("undici-core", () => {
     await agent.close();
   });
 });
+
+describe("undici-core prototype wiring", () => {
+  it("gives every dispatcher the api methods undici's index gives it (the proxy tunnel uses connect)", () => {
+    const agent = new EnvHttpProxyAgent({});
+    for (const m of ["request", "stream", "pipeline", "upgrade", "connect"] as const) expect(typeof agent[m]).toBe("function");
+    void agent.close();
+  });
+});

@@ -80,6 +80,18 @@ export const registryEntrySchema = z
     auth: authSourceSchema.optional(),
     insecure: z.boolean().default(false).describe("Plain HTTP and no TLS verification for this host."),
     mirrors: z.array(registryHost).default([]).describe("host[:port] of mirrors, tried in order when the primary fails."),
+    chunk_threshold_mib: z
+      .number()
+      .int({ error: "expected a whole number of MiB" })
+      .positive()
+      .optional()
+      .describe("Blobs larger than this many MiB are uploaded in PATCH chunks (default 512); lower it for proxies that limit request bodies."),
+    chunk_size_mib: z
+      .number()
+      .int({ error: "expected a whole number of MiB" })
+      .positive()
+      .optional()
+      .describe("Size of each PATCH chunk in MiB (default 128); a registry's OCI-Chunk-Min-Length raises it."),
     namespace_prefix: z
       .string()
       .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*\/?$/, "expected a repository path prefix such as \"acme/\"")

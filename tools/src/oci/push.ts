@@ -8,7 +8,7 @@ import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError, WasmOciError } from "../util/errors.ts";
-import { sha256Digest, type Digest } from "../util/digest.ts";
+import { readFileWithDigest, sha256Digest, type Digest } from "../util/digest.ts";
 import { log } from "../util/log.ts";
 import { mapLimit, TRANSFER_CONCURRENCY } from "./concurrency.ts";
 import { addImageToLayout, layoutBlobPath, layoutSignatureEntries, readLayoutIndex, selectLayoutEntry } from "./layout.ts";
@@ -100,13 +100,16 @@ function subjectOf(digest: Digest, bytes: Uint8Array, mediaType: string): Descri
 
 async function planFromWasm(path: string, annotations: Record<string, string>, bytes?: Uint8Array, signature?: Uint8Array): Promise<PushPlan> {
   let wasm: Uint8Array;
+  let layerDigest: Digest | undefined;
   try {
-    wasm = bytes ?? (await readFile(path));
+    if (bytes !== undefined) wasm = bytes;
+    else ({ bytes: wasm, digest: layerDigest } = await readFileWithDigest(path));
   } catch (e) {
+    if (e instanceof WasmOciError) throw e;
     throw new UsageError(`cannot read ${path}: ${(e as Error).message}`, "INPUT_UNREADABLE");
   }
   const created = createdTimestamp();
-  const image = buildWasmImage(wasm, { fileName: basename(path), annotations, created });
+  const image = buildWasmImage(wasm, { fileName: basename(path), annotations, created, ...(layerDigest !== undefined ? { layerDigest } : {}) });
   const referrers = signature !== undefined ? [buildSignatureArtifact(signature, subjectOf(image.manifestDigest, image.manifestBytes, image.mediaType), created)] : [];
   return {
     blobs: [image.config, ...image.layers].map((b) => ({ descriptor: b.descriptor, source: { size: b.bytes.length, bytes: b.bytes } })),

@@ -32,8 +32,15 @@ export interface FetchedManifest {
 /** Blob content to upload: in memory, or a function giving a fresh stream of bytes [start, end) each call. */
 export type BlobSource = { size: number; bytes: Uint8Array } | { size: number; open(start: number, end: number): Readable };
 
-export const DEFAULT_CHUNK_THRESHOLD = 64 * 1024 * 1024;
-export const DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024;
+/**
+ * Up to this size a blob goes up in one request, as skopeo, containerd, crane and oras send
+ * every blob: each extra PATCH costs a round trip plus the registry saving its hash state
+ * (about 20 ms per 32 MiB chunk against distribution). Larger blobs are chunked so no single
+ * request body is unbounded; a registry entry's chunk_threshold_mib lowers this for proxies
+ * that cap request bodies.
+ */
+export const DEFAULT_CHUNK_THRESHOLD = 512 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 128 * 1024 * 1024;
 
 /** Error codes of the distribution spec body: {"errors":[{"code","message"}]}. */
 async function registryErrorText(res: HttpResponse): Promise<string> {

@@ -41,6 +41,8 @@ export async function loadOciSettings(opts: SettingsOptions): Promise<OciSetting
   };
 }
 
+const MIB = 1024 * 1024;
+
 const clients = new WeakMap<OciSettings, Map<string, RegistryClient>>();
 
 function entryFor(settings: OciSettings, host: string): RegistryEntry | undefined {
@@ -62,6 +64,8 @@ export function registryClient(settings: OciSettings, host: string, insecureDefa
     insecure: entry?.insecure ?? insecureDefault,
     http: settings.http,
     credentials: () => resolveCredential(host, settings.config),
+    ...(entry?.chunk_threshold_mib !== undefined ? { chunkThreshold: entry.chunk_threshold_mib * MIB } : {}),
+    ...(entry?.chunk_size_mib !== undefined ? { chunkSize: entry.chunk_size_mib * MIB } : {}),
   });
   map.set(host, client);
   return client;

@@ -3,15 +3,16 @@
  *
  * undici's index module loads fetch, WebSocket, cookies, caches and mocks as well, which costs
  * about 30 ms of start-up and 200 KiB of bundle on every command; a 1 MiB pull takes less than
- * that. These two modules are the ones the index itself wires together (it copies the api
- * functions onto Dispatcher.prototype); calling `request` with the dispatcher as `this` does the
- * same without touching the prototype. test/unit/undici-core.test.ts checks they stay the
- * classes and functions the public entry point exports.
+ * that. This module wires the agent and the api functions together exactly as undici's index
+ * does (it copies request, stream, pipeline, upgrade and connect onto Dispatcher.prototype;
+ * the proxy agent's CONNECT tunnel calls `connect` through it). test/unit/undici-core.test.ts
+ * checks they stay the classes and functions the public entry point exports.
  */
 import { setFlagsFromString } from "node:v8";
-import type { Dispatcher } from "undici";
+import type { Dispatcher as DispatcherType } from "undici";
 import EnvHttpProxyAgentImpl from "undici/lib/dispatcher/env-http-proxy-agent.js";
-import apiRequest from "undici/lib/api/api-request.js";
+import Dispatcher from "undici/lib/dispatcher/dispatcher.js";
+import api from "undici/lib/api/index.js";
 
 // undici parses HTTP with llhttp compiled to wasm. After about 1 MiB of response, V8's dynamic
 // tiering recompiles llhttp's big parser function with TurboFan on a background thread, and the
@@ -21,9 +22,11 @@ import apiRequest from "undici/lib/api/api-request.js";
 // first connection. Only registry-talking commands load this module.
 setFlagsFromString("--liftoff-only");
 
+Object.assign(Dispatcher.prototype, api);
+
 export const EnvHttpProxyAgent = EnvHttpProxyAgentImpl;
 
 /** `dispatcher.request(options)`, for any Dispatcher (agents, proxies, test mocks). */
-export function dispatchRequest(dispatcher: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
-  return apiRequest.call(dispatcher, options);
+export function dispatchRequest(dispatcher: DispatcherType, options: DispatcherType.RequestOptions): Promise<DispatcherType.ResponseData> {
+  return dispatcher.request(options);
 }

@@ -31,6 +31,8 @@ export interface WasmImageOptions {
   annotations?: Record<string, string>;
   /** RFC 3339; defaults to createdTimestamp(). */
   created?: string;
+  /** The layer digest when the caller hashed the bytes while reading them (readFileWithDigest). */
+  layerDigest?: Digest;
 }
 
 export const FIXED_EPOCH = "1970-01-01T00:00:00Z";
@@ -70,7 +72,7 @@ export function buildWasmImage(wasm: Uint8Array, options: WasmImageOptions): Ima
   const names = readWasmNames(wasm, options.fileName);
   const created = options.created ?? createdTimestamp();
   const userAnnotations = options.annotations ?? {};
-  const layerDigest = sha256Digest(wasm);
+  const layerDigest = options.layerDigest ?? sha256Digest(wasm);
   const layer: Descriptor = {
     mediaType: WASM_LAYER,
     digest: layerDigest,

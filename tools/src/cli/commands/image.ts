@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { printResult } from "../output.ts";
-import { UsageError } from "../../util/errors.ts";
+import { UsageError, WasmOciError } from "../../util/errors.ts";
+import { readFileWithDigest } from "../../util/digest.ts";
 import { tagProblem } from "../../oci/reference.ts";
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -36,14 +36,16 @@ export function register(program: Command): void {
         }
         if (o.registryConfig !== undefined) await loadRegistryConfig(o.registryConfig);
         const annotations = parseAnnotations(o.annotation);
-        let wasm: Buffer;
+        let read: Awaited<ReturnType<typeof readFileWithDigest>>;
         try {
-          wasm = await readFile(input);
+          read = await readFileWithDigest(input);
         } catch (e) {
+          if (e instanceof WasmOciError) throw e;
           throw new UsageError(`cannot read ${input}: ${(e as Error).message}`, "INPUT_UNREADABLE");
         }
+        const wasm = read.bytes;
         const created = createdTimestamp();
-        const image = buildWasmImage(wasm, { fileName: basename(input), annotations, created });
+        const image = buildWasmImage(wasm, { fileName: basename(input), annotations, created, layerDigest: read.digest });
         const signatures = [];
         if (o.signature !== undefined) {
           const { buildSignatureArtifact, checkSignatureBytes } = await import("../../oci/signature-artifact.ts");

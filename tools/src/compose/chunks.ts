@@ -56,10 +56,11 @@ export function chunksLength(chunks: readonly Chunk[]): number {
   return n;
 }
 
-// One buffer for every copy in the process: large enough that syscalls do not dominate, small
-// enough that a 100 MiB copy does not fault in 100 MiB of fresh pages.
+// One buffer reused by every copy: large enough that syscalls do not dominate, small enough
+// that a 100 MiB copy does not fault in 100 MiB of fresh pages. A copy that starts while another
+// is suspended (an async consumer) gets its own.
 const COPY_BUFFER_SIZE = 1 << 20;
-let copyBuffer: Buffer | undefined;
+let idleBuffer: Buffer | undefined;
 
 function describe(a: FileIdentity, b: FileIdentity): string {
   if (a.size !== b.size) return `size ${a.size} -> ${b.size} bytes`;
@@ -89,6 +90,21 @@ function openSlice(slice: FileSlice): number {
  * it is valid only until the consumer asks for the next piece.
  */
 export function* pieces(chunks: readonly Chunk[]): Generator<Uint8Array, void, undefined> {
+  let buf: Buffer | undefined;
+  try {
+    yield* piecesWith(chunks, () => {
+      if (buf === undefined) {
+        buf = idleBuffer ?? Buffer.allocUnsafe(COPY_BUFFER_SIZE);
+        idleBuffer = undefined;
+      }
+      return buf;
+    });
+  } finally {
+    if (buf !== undefined) idleBuffer = buf;
+  }
+}
+
+function* piecesWith(chunks: readonly Chunk[], buffer: () => Buffer): Generator<Uint8Array, void, undefined> {
   for (const c of chunks) {
     if (c instanceof Uint8Array) {
       if (c.length > 0) yield c;
@@ -96,7 +112,7 @@ export function* pieces(chunks: readonly Chunk[]): Generator<Uint8Array, void, u
     }
     const fd = openSlice(c);
     try {
-      copyBuffer ??= Buffer.allocUnsafe(COPY_BUFFER_SIZE);
+      const copyBuffer = buffer();
       let pos = c.start;
       while (pos < c.end) {
         const n = readSync(fd, copyBuffer, 0, Math.min(copyBuffer.length, c.end - pos), pos);
@@ -137,7 +153,8 @@ function writeAll(fd: number, piece: Uint8Array): void {
 /**
  * Writes the output to `path` atomically (temp file, then rename): a failure, including an
  * input that changed since it was parsed, leaves no file at `path`. `observe` sees every piece
- * (e.g. to hash the output while it is written instead of reading it again).
+ * (e.g. to hash the output while it is written instead of reading it again). The copy is
+ * synchronous on purpose: a thread-pool round trip per megabyte costs more than it frees.
  */
 export async function writeChunksAtomic(path: string, chunks: readonly Chunk[], observe?: (piece: Uint8Array) => void): Promise<void> {
   const { tempPathFor } = await import("../util/atomic-write.ts");

@@ -154,6 +154,23 @@ describe("skeleton reading of large dependencies", () => {
     expect(Buffer.compare(Buffer.from(pkg.bytes!), Buffer.from(whole.bytes!))).toBe(0);
   });
 
+  it("reports an invalid component with offsets in the file, as reading it whole does", async () => {
+    const bad = tmp.path("bad.wasm");
+    // After the padding, a type section whose only type has an unknown form.
+    await writeFile(bad, Buffer.concat([await readFile(paths.custom), Uint8Array.of(0x07, 0x02, 0x01, 0xff)]));
+    const message = (threshold: number): string => {
+      try {
+        packageFromFile("t:bad", undefined, readComponentFile(bad, { threshold, elideModules: true }), new Types());
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return expect.fail("the invalid component was read");
+    };
+    const whole = message(Infinity);
+    expect(whole).toMatch(/at offset 0x[0-9a-f]{6}/);
+    expect(message(0)).toBe(whole);
+  });
+
   it("refuses to validate a package read without its core modules", async () => {
     const graph = new CompositionGraph();
     const id = graph.registerPackage(packageFromFile("t:module", undefined, readComponentFile(paths.module, { threshold: 0, elideModules: true }), graph.types));

@@ -14,7 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Package } from "../compose/graph.ts";
-import { readComponent, StandInModuleError } from "./reader.ts";
+import { readComponent } from "./reader.ts";
 import type { ComponentFile } from "./skeleton.ts";
 import {
   type DefinedType, type FuncTypeId, type InterfaceId, type ItemKind, type ModuleTypeId, type ResourceId,
@@ -224,10 +224,11 @@ export function packageFromFile(name: string, version: string | undefined, file:
     const pkg = packageFromBytes(name, version, file.bytes, types);
     pkg.source = file.source;
     return pkg;
-  } catch (e) {
-    if (!(e instanceof StandInModuleError)) throw e;
+  } catch {
+    // A stand-in module was needed (StandInModuleError), or the component is invalid: offsets
+    // in the skeleton are not offsets in the file, so the error comes from reading the file.
+    // The reader adds nothing to `types` before it has read the whole component, so retrying is clean.
   }
-  // The reader adds nothing to `types` before it has read the whole component, so retrying is clean.
   const bytes = readFileSync(file.source.path);
   return packageFromBytes(name, version, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), types);
 }

@@ -155,6 +155,29 @@ describe("wasm-oci compose", () => {
     expect(existsSync(tmp.path("bad-out")) ? await readdir(tmp.path("bad-out")) : []).toEqual([]);
   });
 
+  it("validates while writing: an invalid composition fails VALIDATION_FAILED, the earlier output stays and no temp file is left", async () => {
+    // A component whose embedded core module is garbage: our reader does not decode module
+    // bodies, wasm-tools does, on its worker thread while the output is being written.
+    const module = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x7f, 0x01, 0x00);
+    const bad = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x01, module.length, ...module);
+    await mkdir(tmp.path("bad-deps", "ex"), { recursive: true });
+    await writeFile(tmp.path("bad-deps", "ex", "bad.wasm"), bad);
+    const wac = tmp.path("invalid.wac");
+    await writeFile(wac, "package ex:app;\nlet b = new ex:bad {};\n");
+    await mkdir(tmp.path("invalid-out"), { recursive: true });
+    const out = tmp.path("invalid-out", "app.wasm");
+    await writeFile(out, "earlier output");
+    const r = await runCli(["compose", wac, "--deps-dir", tmp.path("bad-deps"), "-o", out]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("[VALIDATION_FAILED]");
+    expect(await readFile(out, "utf8")).toBe("earlier output");
+    expect(await readdir(tmp.path("invalid-out"))).toEqual(["app.wasm"]);
+    // Unvalidated, the same composition is written.
+    const r2 = await runCli(["compose", wac, "--deps-dir", tmp.path("bad-deps"), "-o", out, "--no-validate"]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect((await readFile(out)).subarray(0, 8)).toEqual(Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]));
+  });
+
   it("reports unknown packages and missing arguments", async () => {
     const wac = tmp.path("unknown.wac");
     await writeFile(wac, "package ex:app;\nlet x = new ex:nothing {};\n");

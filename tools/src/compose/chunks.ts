@@ -153,10 +153,17 @@ function writeAll(fd: number, piece: Uint8Array): void {
 /**
  * Writes the output to `path` atomically (temp file, then rename): a failure, including an
  * input that changed since it was parsed, leaves no file at `path`. `observe` sees every piece
- * (e.g. to hash the output while it is written instead of reading it again). The copy is
- * synchronous on purpose: a thread-pool round trip per megabyte costs more than it frees.
+ * (e.g. to hash the output while it is written instead of reading it again); `beforeCommit`
+ * runs after the temp file is complete and before the rename, and throwing from it leaves no
+ * output. The copy is synchronous on purpose: a thread-pool round trip per megabyte costs more
+ * than it frees.
  */
-export async function writeChunksAtomic(path: string, chunks: readonly Chunk[], observe?: (piece: Uint8Array) => void): Promise<void> {
+export async function writeChunksAtomic(
+  path: string,
+  chunks: readonly Chunk[],
+  observe?: (piece: Uint8Array) => void,
+  beforeCommit?: () => Promise<void>,
+): Promise<void> {
   const { tempPathFor } = await import("../util/atomic-write.ts");
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
@@ -168,6 +175,8 @@ export async function writeChunksAtomic(path: string, chunks: readonly Chunk[], 
     }
     closeSync(fd);
     fd = undefined;
+    // E.g. validation running on another thread: the output appears only if it passes.
+    if (beforeCommit !== undefined) await beforeCommit();
     // Renaming over an existing file makes ext4 (auto_da_alloc) start writeback of the whole
     // new file inside rename(): 60-120 ms for 100 MiB, more than the copy itself. Removing the
     // old output first avoids that; a failure from here on leaves no output, never a partial one.

@@ -195,14 +195,26 @@ export async function encodeGraph(graph: CompositionGraph, options: EncodeOption
  * (they cannot affect validity), so the large output is never copied for it.
  */
 export async function encodeGraphValidatedChunks(graph: CompositionGraph, options: EncodeOptions): Promise<Chunk[]> {
-  const chunks = encodeGraphChunks(graph, options);
-  if (options.validate !== false) {
-    const { runIsolated, stripCustomSections } = await import("./validate.ts");
-    // Skeletons are the files minus custom sections (and, when loaded for validation, with
-    // their core modules), so the view is built from them and never reads the inputs again.
-    await runIsolated("componentWit", concatChunks(encodeGraphChunks(graph, options, stripCustomSections)));
-  }
+  const { chunks, validation } = await encodeGraphValidating(graph, options);
+  await validation;
   return chunks;
+}
+
+/**
+ * Encodes into output pieces and starts validating them (unless `validate: false`) without
+ * waiting: a caller writing a file can write while wasm-tools works on another thread, and must
+ * await `validation` before making the output visible. The promise is already marked handled,
+ * so a failure that arrives while the caller is busy is not reported as unhandled.
+ */
+export async function encodeGraphValidating(graph: CompositionGraph, options: EncodeOptions): Promise<{ chunks: Chunk[]; validation: Promise<void> }> {
+  const chunks = encodeGraphChunks(graph, options);
+  if (options.validate === false) return { chunks, validation: Promise.resolve() };
+  const { runIsolated, stripCustomSections } = await import("./validate.ts");
+  // Skeletons are the files minus custom sections (and, when loaded for validation, with
+  // their core modules), so the view is built from them and never reads the inputs again.
+  const validation = runIsolated("componentWit", concatChunks(encodeGraphChunks(graph, options, stripCustomSections))).then(() => undefined);
+  validation.catch(() => undefined);
+  return { chunks, validation };
 }
 
 /** Encodes without validation (the caller validates when it wants to). */

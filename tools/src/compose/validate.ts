@@ -18,17 +18,21 @@ export class ValidationError extends WasmOciError {
 
 // The worker body is plain JavaScript: it imports jco-transpile by the URL the parent resolved
 // (the bundle keeps jco external, so resolution must happen where node_modules is visible).
+// It starts loading wasm-tools at once and serves one job, so a panic in that job cannot reach
+// a later one.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
-(async () => {
+const ready = import(workerData.url);
+ready.catch(() => undefined);
+parentPort.once("message", async (job) => {
   try {
-    const tools = await import(workerData.url);
-    const wit = await tools[workerData.op](workerData.bytes);
+    const tools = await ready;
+    const wit = await tools[job.op](job.bytes);
     parentPort.postMessage({ ok: true, result: typeof wit === "string" ? wit : null });
   } catch (e) {
     parentPort.postMessage({ ok: false, message: e && e.message ? String(e.message) : String(e) });
   }
-})();
+});
 `;
 
 function jcoWasmToolsUrl(): string {
@@ -36,10 +40,36 @@ function jcoWasmToolsUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve("@bytecodealliance/jco-transpile/wasm-tools")).href;
 }
 
+function spawnValidator(): Worker {
+  return new Worker(WORKER_SOURCE, { eval: true, workerData: { url: jcoWasmToolsUrl() } });
+}
+
+/** A worker started ahead of its job by prestartValidator(), not yet given one. */
+let prestarted: Worker | undefined;
+
+/**
+ * Starts the validation worker now, so starting a thread and loading wasm-tools (~150 ms)
+ * overlap reading and encoding the composition on the main thread; the next runIsolated() call uses it. The worker
+ * does not keep the process alive until it has a job, so a command that fails earlier exits.
+ */
+export function prestartValidator(): void {
+  if (prestarted !== undefined) return;
+  const worker = spawnValidator();
+  worker.unref();
+  // An error before the job (jco missing) is reported to the job; until then nothing listens.
+  worker.on("error", () => undefined);
+  prestarted = worker;
+}
+
 /** Runs one jco wasm-tools call (`componentWit`, `print`...) on `bytes` in a worker. */
 export function runIsolated(op: "componentWit" | "print", bytes: Uint8Array, timeoutMs = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url: jcoWasmToolsUrl(), op, bytes } });
+    let worker = prestarted;
+    prestarted = undefined;
+    // A prestarted worker that already died (its import failed) cannot report: start afresh.
+    if (worker !== undefined && worker.threadId === -1) worker = undefined;
+    worker ??= spawnValidator();
+    worker.ref();
     let settled = false;
     const timer = setTimeout(() => {
       if (settled) return;
@@ -67,6 +97,7 @@ export function runIsolated(op: "componentWit" | "print", bytes: Uint8Array, tim
       clearTimeout(timer);
       reject(new ValidationError(`wasm-tools worker exited with code ${code}`));
     });
+    worker.postMessage({ op, bytes });
   });
 }
 

@@ -75,6 +75,13 @@ function policyLoader(policy: NonNullable<ComposeOptions["policy"]>): ComponentL
  * concatenated; large dependencies are file slices, see compose/chunks.ts).
  */
 export async function composeChunks(opts: ComposeOptions): Promise<Chunk[]> {
+  const { chunks, validation } = await composeValidating(opts);
+  await validation;
+  return chunks;
+}
+
+/** composeChunks, with validation still running: await `validation` before the output is visible. */
+export async function composeValidating(opts: ComposeOptions): Promise<{ chunks: Chunk[]; validation: Promise<void> }> {
   let text: string;
   try {
     text = await readFile(opts.file, "utf8");
@@ -95,7 +102,8 @@ export async function composeChunks(opts: ComposeOptions): Promise<Chunk[]> {
         : {}),
     },
   );
-  return graph.encodeChunks({ defineComponents, validate });
+  const { encodeGraphValidating } = await import("../../compose/encoder.ts");
+  return encodeGraphValidating(graph, { defineComponents, validate });
 }
 
 /** Reads, resolves and encodes a WAC document; the component bytes. */
@@ -133,8 +141,10 @@ export function register(program: Command): void {
       if (o.output === undefined && !o.wat && process.stdout.isTTY) {
         throw new UsageError("refusing to write a binary component to a terminal: use -o OUT or -t/--wat", "BAD_FLAGS");
       }
+      // wasm-tools loads on another thread while this one reads and encodes.
+      if (o.validate) (await import("../../compose/validate.ts")).prestartValidator();
       const policy = o.policy !== undefined ? { loaded: await (await import("../../policy/enforce.ts")).loadPolicyFile(o.policy), decisions: [] as PolicyRecord[] } : undefined;
-      const chunks = await composeChunks({
+      const { chunks, validation } = await composeValidating({
         file,
         deps: o.dep ?? new Map(),
         depsDir: o.depsDir,
@@ -148,6 +158,10 @@ export function register(program: Command): void {
       // Dependencies are defined inline, so the output is about as large as all inputs together:
       // write the encoder's chunks as they are (large inputs copied from their files).
       const out = await import("../../compose/chunks.ts");
+      // A file output is written while validation runs and renamed into place only if it
+      // passes; anything else is produced only after validation.
+      const toFile = o.output !== undefined && !o.wat;
+      if (!toFile) await validation;
       const data: string | Chunk[] = o.wat ? await printWat(out.concatChunks(chunks)) : chunks;
       if (o.output === undefined) {
         if (typeof data === "string") await out.writeChunksTo(process.stdout, [Buffer.from(data)]);
@@ -159,7 +173,7 @@ export function register(program: Command): void {
       if (typeof data === "string") {
         await writeFileAtomic(o.output, data);
         hash?.update(data);
-      } else await out.writeChunksAtomic(o.output, data, hash === undefined ? undefined : (p) => hash.update(p));
+      } else await out.writeChunksAtomic(o.output, data, hash === undefined ? undefined : (p) => hash.update(p), () => validation);
       const size = typeof data === "string" ? Buffer.byteLength(data) : out.chunksLength(data);
       log.info(`composed ${file} -> ${o.output} (${size} bytes)`);
       if (hash !== undefined) {

@@ -39,6 +39,8 @@ export function register(program: Command): void {
         throw new UsageError("refusing to write a binary component to a terminal: use -o OUT or -t/--wat", "BAD_FLAGS");
       }
       const { plug } = await import("../../compose/plug.ts");
+      // wasm-tools loads on another thread while this one reads and encodes.
+      if (o.validate) (await import("../../compose/validate.ts")).prestartValidator();
       const socketInput = await readInput(socket, "socket", o.validate);
       const plugs = await Promise.all(o.plug.map((p) => readInput(p, "plug", o.validate)));
       const result = await plug(socketInput, plugs, { validate: o.validate });

@@ -24,6 +24,7 @@ interface Index {
 
 const BUILD = (host: string) => `load(
     "@rules_wasm_oci//wasm:defs.bzl",
+    "wasm_component_from_oci",
     "wasm_component_oci_image",
     "wasm_component_publish",
     "wasm_keygen",
@@ -61,6 +62,37 @@ wasm_component_oci_image(
     package_name = "from-wasm-sign",
     component = ":signed_apart",
     version = "1.0.0",
+)
+
+# Pulled back after publish_detached ran (manual: the image does not exist before).
+wasm_component_from_oci(
+    name = "pulled_detached",
+    image_ref = "${host}/bazel/detached-app:1.0.0",
+    public_key = ":keys",
+    signature_type = "detached",
+    verify_signature = True,
+    tags = ["manual"],
+)
+
+wasm_keygen(name = "other_keys")
+
+wasm_component_from_oci(
+    name = "pulled_detached_wrong_key",
+    image_ref = "${host}/bazel/detached-app:1.0.0",
+    public_key = ":other_keys",
+    signature_type = "detached",
+    verify_signature = True,
+    tags = ["manual"],
+)
+
+# The test pushes this image with the CLI, without a signature.
+wasm_component_from_oci(
+    name = "pulled_no_signature",
+    image_ref = "${host}/bazel/plain-app:1.0.0",
+    public_key = ":keys",
+    signature_type = "detached",
+    verify_signature = True,
+    tags = ["manual"],
 )
 `;
 
@@ -126,4 +158,24 @@ describe.skipIf(!ready)("wasm_component_oci_image with detached signatures (Baze
     const verify = await runCli(["verify", "-i", out, "-S", sig, "-K", join(bin, "detached", "keys.pk")], { env });
     expect(verify.code, verify.stderr).toBe(0);
   }, 320_000);
+
+  it("wasm_component_from_oci(signature_type = detached) pulls the signature artifact with the image and verifies it; a wrong key or no artifact fails the build", async () => {
+    const ok = await bazel.run("build", ["//detached:pulled_detached"], { timeoutMs: 300_000 });
+    expect(ok.code, ok.stderr.slice(-6000)).toBe(0);
+    expect(await readFile(join(bin, "detached", "pulled_detached.wasm"))).toEqual(Buffer.from(app));
+    expect(await readFile(join(bin, "detached", "pulled_detached.sig"))).toEqual(await readFile(join(bin, "detached", "_signed", "detached_image.sig")));
+
+    const wrong = await bazel.run("build", ["//detached:pulled_detached_wrong_key"], { timeoutMs: 300_000 });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain("SIGNATURE_INVALID");
+    expect(existsSync(join(bin, "detached", "pulled_detached_wrong_key.wasm"))).toBe(false);
+
+    const env = hermeticEnv(tmp.path("cli-plain"));
+    const pushed = await runCli(["push", join(tmp.dir, "ws", "detached", "app.wasm"), `${reg.host}/bazel/plain-app:1.0.0`], { env });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const none = await bazel.run("build", ["//detached:pulled_no_signature"], { timeoutMs: 300_000 });
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain("NO_SIGNATURE");
+    expect(existsSync(join(bin, "detached", "pulled_no_signature.wasm"))).toBe(false);
+  }, 920_000);
 });

@@ -27,6 +27,8 @@ def _wac_compose_impl(ctx):
         verify_key = public_key_file(ctx.attr.public_key, owner, "public_key")
         if WasmKeyPairInfo in ctx.attr.public_key:
             openssh = ctx.attr.public_key[WasmKeyPairInfo].openssh_format
+    if ctx.attr.signature_type == "detached" and not ctx.attr.verify_signatures:
+        fail("%s: signature_type = \"detached\" applies to verify_signatures = True; set it, or drop signature_type" % owner)
 
     deps = []  # (key, package name, File)
     inputs = []
@@ -44,7 +46,7 @@ def _wac_compose_impl(ctx):
         if not tag and not digest:
             tag = "latest"
         component = repo.split("/")[-1]
-        wasm, _ = pull_component(
+        wasm, _, _ = pull_component(
             ctx,
             owner,
             "%s_oci/%s" % (ctx.label.name, key),
@@ -57,6 +59,7 @@ def _wac_compose_impl(ctx):
             verify_key,
             openssh,
             str(ctx.label),
+            ctx.attr.signature_type,
         )
         deps.append((key, _package_name(owner, key, ctx.attr.package_names.get(key, ""), "oci"), wasm))
     for key in ctx.attr.package_names:
@@ -148,6 +151,11 @@ wac_compose_with_oci_rule = rule(
         "import_providers": attr.string_dict(doc = "Generated composition: import name -> key of the component that satisfies it, where several export that name."),
         "registry_config": attr.label(providers = [WasmRegistryConfigInfo]),
         "verify_signatures": attr.bool(default = False),
+        "signature_type": attr.string(
+            default = "embedded",
+            values = ["embedded", "detached"],
+            doc = "With verify_signatures: `embedded` signature sections, or `detached` signature artifacts pushed with each OCI image.",
+        ),
         "public_key": attr.label(allow_files = True),
         "security_policy": attr.label(providers = [WasmSecurityPolicyInfo]),
         "validate": attr.bool(default = True),

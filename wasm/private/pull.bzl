@@ -97,7 +97,7 @@ def resolve_reference(owner, attr, config_info):
         fail("%s: digest \"%s\" must be sha256: followed by 64 lowercase hex digits" % (owner, digest))
     return ref, digest, registry, component
 
-def pull_component(ctx, owner, name, ref, digest, registry, component, config_info, policy_info, verify_key, openssh, label_for_hint):
+def pull_component(ctx, owner, name, ref, digest, registry, component, config_info, policy_info, verify_key, openssh, label_for_hint, signature_type = "embedded"):
     """Declares the actions that pull `ref` and gate it by signature and policy.
 
     Args:
@@ -113,14 +113,19 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         verify_key: public key File to verify the signature with, or None.
         openssh: the key is an OpenSSH key.
         label_for_hint: label printed in the buildozer hint of tag-only pulls.
+        signature_type: "embedded" (the signature is a section of the component) or "detached"
+            (the signature artifact that refers to the image in the registry is pulled with it,
+            digest-checked, and verified against the component).
 
     Returns:
-        (wasm File, metadata File): the wasm exists only if every check passed.
+        (wasm File, metadata File, signature File or None): the wasm exists only if every
+        check passed; the signature is the detached one that was verified.
     """
     final = ctx.actions.declare_file(name + ".wasm")
     raw = final if not verify_key else ctx.actions.declare_file("_pulled/" + name + ".wasm")
     meta = ctx.actions.declare_file(name + ".oci.json")
     stdout = ctx.actions.declare_file("_pulled/" + name + ".pull.txt")
+    sig = ctx.actions.declare_file(name + ".sig") if verify_key and signature_type == "detached" else None
     tc = wasm_oci_tool(ctx)
 
     args = ctx.actions.args()
@@ -128,6 +133,10 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
     args.add_all(["pull", ref + ("@" + digest if digest else ""), "-o", raw, "--metadata", meta])
     if digest:
         args.add_all(["--digest", digest])
+    if sig:
+        # Fetched with the image (referrers API, else the sha256-<hex> tag) and digest-checked;
+        # none found fails the pull.
+        args.add_all(["--signature-output", sig])
     inputs = []
     if config_info:
         args.add_all(["--registry-config", config_info.config])
@@ -154,7 +163,7 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         tools = tc.tools + [tc.executable],
         arguments = [stdout.path, cache, tc.executable.path, args],
         inputs = depset(inputs, transitive = [policy_info.keys] if policy_info else []),
-        outputs = [raw, meta, stdout],
+        outputs = [raw, meta, stdout] + ([sig] if sig else []),
         mnemonic = "WasmOciPull",
         progress_message = "Pulling %s for %s%s" % (
             ref + ("@" + digest if digest else ""),
@@ -170,19 +179,21 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         report = ctx.actions.declare_file("_verified/" + name + ".verify.txt")
         vargs = ctx.actions.args()
         vargs.add_all(["verify", "-i", raw, "-K", verify_key])
+        if sig:
+            vargs.add_all(["-S", sig])
         if openssh:
             vargs.add("-Z")
         run_wasm_oci(
             ctx,
             arguments = [vargs],
-            inputs = [raw, verify_key],
+            inputs = [raw, verify_key] + ([sig] if sig else []),
             outputs = [final, report],
             mnemonic = "WasmVerify",
-            progress_message = "Verifying the signature of component %s (%s) with %s for %s" % (component, ref, verify_key.short_path, owner),
+            progress_message = "Verifying the %s signature of component %s (%s) with %s for %s" % (signature_type, component, ref, verify_key.short_path, owner),
             stdout = report,
             copy = (raw, final),
         )
-    return final, meta
+    return final, meta, sig
 
 def _wasm_component_from_oci_impl(ctx):
     owner = "wasm_component_from_oci %s" % ctx.label
@@ -197,13 +208,15 @@ def _wasm_component_from_oci_impl(ctx):
         key = public_key_file(ctx.attr.public_key, owner, "public_key")
         if WasmKeyPairInfo in ctx.attr.public_key:
             openssh = ctx.attr.public_key[WasmKeyPairInfo].openssh_format
-    wasm, meta = pull_component(ctx, owner, ctx.label.name, ref, digest, registry, component, config_info, policy_info, key, openssh, str(ctx.label))
+    if ctx.attr.signature_type == "detached" and not ctx.attr.verify_signature:
+        fail("%s: signature_type = \"detached\" applies to verify_signature = True; set it, or drop signature_type" % owner)
+    wasm, meta, sig = pull_component(ctx, owner, ctx.label.name, ref, digest, registry, component, config_info, policy_info, key, openssh, str(ctx.label), ctx.attr.signature_type)
     return [
-        DefaultInfo(files = depset([wasm, meta])),
+        DefaultInfo(files = depset([wasm, meta] + ([sig] if sig else []))),
         WasmComponentInfo(
             wasm = wasm,
             metadata = meta,
-            signature = None,
+            signature = sig,
             package_name = ctx.attr.package_name or "oci:" + component.replace("_", "-").lower(),
             reference = ref,
             digest = digest,
@@ -219,6 +232,11 @@ PULL_ATTRS = {
     "image_ref": attr.string(doc = "Full reference host/repo[:tag][@digest]; replaces registry/namespace/component_name/tag."),
     "registry_config": attr.label(providers = [WasmRegistryConfigInfo]),
     "verify_signature": attr.bool(default = False),
+    "signature_type": attr.string(
+        default = "embedded",
+        values = ["embedded", "detached"],
+        doc = "With verify_signature: `embedded` (a signature section of the component) or `detached` (the signature artifact pushed with the image, found through the referrers API or the sha256-<hex> tag).",
+    ),
     "public_key": attr.label(allow_files = True, doc = "Public key (file or wasm_keygen target) for verify_signature."),
     "security_policy": attr.label(providers = [WasmSecurityPolicyInfo]),
     "package_name": attr.string(doc = "WAC package name; default `oci:<component_name>`."),

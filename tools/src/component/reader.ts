@@ -15,6 +15,7 @@ import {
   WCompType, WDefined, WFunc, WInstType, WModType, WRes, unique,
   type WAny, type WDef, type WEnt, type WVal,
 } from "./wtypes.ts";
+import { instantiateCompType } from "./substitute.ts";
 
 const PRIMS: Record<number, PrimitiveType> = {
   0x7f: "bool", 0x7e: "s8", 0x7d: "u8", 0x7c: "s16", 0x7b: "u16", 0x7a: "s32", 0x79: "u32",
@@ -278,7 +279,7 @@ function instanceType(r: Reader, scope: Scope): WInstType {
 function componentType(r: Reader, scope: Scope): WCompType {
   const inner = new Scope(scope, r);
   r.vec(() => instanceDecl(r, inner, true), "component type declarations");
-  return new WCompType(inner.imports, inner.exports);
+  return new WCompType(inner.imports, inner.exports, inner.definedResources);
 }
 
 function instanceDecl(r: Reader, scope: Scope, component: boolean): void {
@@ -456,7 +457,7 @@ function instance(r: Reader, scope: Scope): void {
 }
 
 function instantiate(comp: ComponentSlot, args: Map<string, WEnt>): WInstType {
-  if (comp.k === "type") return new WInstType(comp.t.exports, []);
+  if (comp.k === "type") return instantiateCompType(comp.t, args);
   const inner = new Scope(comp.parent, new Reader(comp.bytes, comp.start, comp.end));
   interpretComponent(comp.bytes, comp.start, comp.end, inner, args);
   return new WInstType(inner.exports, inner.definedResources);
@@ -466,7 +467,7 @@ function componentTypeOf(comp: ComponentSlot): WCompType {
   if (comp.k === "type") return comp.t;
   const inner = new Scope(comp.parent, new Reader(comp.bytes, comp.start, comp.end));
   interpretComponent(comp.bytes, comp.start, comp.end, inner, undefined);
-  return new WCompType(inner.imports, inner.exports);
+  return new WCompType(inner.imports, inner.exports, inner.definedResources);
 }
 
 function coreInstance(r: Reader, scope: Scope): void {

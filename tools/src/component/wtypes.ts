@@ -66,7 +66,16 @@ export class WInstType {
 
 export class WCompType {
   readonly w = "component" as const;
-  constructor(readonly imports: Map<string, WEnt>, readonly exports: Map<string, WEnt>) {}
+  /**
+   * `definedResources` are the resources the component type itself defines (its abstract
+   * exported resources; for a defined component, the resources it defines): instantiating
+   * the type replaces them with fresh ones (substitute.ts).
+   */
+  constructor(
+    readonly imports: Map<string, WEnt>,
+    readonly exports: Map<string, WEnt>,
+    readonly definedResources: readonly WRes[] = [],
+  ) {}
 }
 
 export class WModType {

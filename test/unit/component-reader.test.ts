@@ -167,3 +167,61 @@ describe("hostile inputs", () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 });
+
+describe("value section (🪙)", () => {
+  const PRE = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00);
+  /** `value ::= t:<valtype> len:<u32> v:<val(t)>`; jco's WAT parser does not accept values, so the bytes are built here. */
+  const value = (w: Writer, type: (w: Writer) => void, payload: number[]): Writer => {
+    type(w);
+    return w.u32(payload.length).raw(Uint8Array.from(payload));
+  };
+  const component = (...sections: Array<[number, Writer]>): Uint8Array => {
+    const w = new Writer().raw(PRE);
+    for (const [id, body] of sections) w.section(id, body);
+    return w.bytes();
+  };
+  const exportValue = (name: string, index: number): Writer => new Writer().externName(name).byte(0x02).u32(index).byte(0x00);
+  // type 0: (record (field "x" u32))
+  const recordType = new Writer().u32(1).byte(0x72).u32(1).str("x").byte(0x79);
+
+  it("adds its values to the value index space, after imported values, so exports resolve", () => {
+    // (import "in" (value string)), then (import "eq" (value (eq 0))) after the section's values
+    const imports = new Writer().u32(1).externName("in").byte(0x02).byte(0x01).byte(0x73);
+    const eqImport = new Writer().u32(1).externName("eq").byte(0x02).byte(0x00).u32(2);
+    const values = new Writer().u32(2);
+    value(values, (w) => w.byte(0x79), [42]); // value 1: u32 42
+    value(values, (w) => w.u32(0), [0x2a]); // value 2: the record { x: 42 }
+    const exports = new Writer().u32(4).raw(exportValue("a", 0).bytes()).raw(exportValue("b", 1).bytes()).raw(exportValue("c", 2).bytes())
+      .raw(exportValue("d", 3).bytes());
+    const bytes = component([7, recordType], [10, imports], [12, values], [10, eqImport], [11, exports]);
+    const read = readComponent(bytes);
+    const a = read.exports.get("a");
+    const b = read.exports.get("b");
+    const c = read.exports.get("c");
+    expect(a?.k === "value" && "prim" in a.t ? a.t.prim : undefined).toBe("string");
+    expect(b?.k === "value" && "prim" in b.t ? b.t.prim : undefined).toBe("u32");
+    expect(c?.k === "value" && !("prim" in c.t) ? c.t.def.k : undefined).toBe("record");
+    const d = read.exports.get("d");
+    expect(d?.k === "value" ? d.t : undefined).toBe(c?.k === "value" ? c.t : null);
+    const types = new Types();
+    const pkg = packageFromBytes("a:pkg", undefined, bytes, types);
+    const cv = types.world(pkg.ty).exports.get("c");
+    expect(cv?.kind === "value" ? types.describeValue(cv.type) : undefined).toBe("record");
+  });
+
+  it("rejects a value whose length runs past the section, an unknown type, and an unknown value index", () => {
+    const long = new Writer().u32(1).byte(0x79).u32(5).byte(42);
+    expect(() => readComponent(component([12, long]))).toThrow(/value of 5 bytes extends past the end of the value section \(1 left\)/);
+    const badType = new Writer().u32(1).u32(3).u32(0);
+    expect(() => readComponent(component([12, badType]))).toThrow(/unknown type 3/);
+    const notValue = new Writer().u32(1).byte(0x40).u32(0).byte(0x01).byte(0x00); // (type (func))
+    const funcTyped = new Writer().u32(1).u32(0).u32(0);
+    expect(() => readComponent(component([7, notValue], [12, funcTyped]))).toThrow(/type 0 is not a value type/);
+    const one = value(new Writer().u32(1), (w) => w.byte(0x7f), [1]);
+    expect(() => readComponent(component([12, one], [11, new Writer().u32(1).raw(exportValue("x", 1).bytes())]))).toThrow(/unknown value 1 \(only 1 defined\)/);
+    const trailing = value(new Writer().u32(1), (w) => w.byte(0x7f), [1]).byte(0x00);
+    expect(() => readComponent(component([12, trailing]))).toThrow(/section 12 has 1 unexpected trailing bytes/);
+    const badBound = new Writer().u32(1).externName("v").byte(0x02).byte(0x02).byte(0x73);
+    expect(() => readComponent(component([10, badBound]))).toThrow(/expected a value bound \(0x00 eq or 0x01 a value type\), found 0x2/);
+  });
+});

@@ -155,6 +155,7 @@ function interpretComponent(bytes: Uint8Array, start: number, end: number, scope
       case 9: start9(s, scope); break;
       case 10: s.vec(() => importDecl(s, scope, args), "imports"); break;
       case 11: s.vec(() => exportItem(s, scope), "exports"); break;
+      case 12: s.vec(() => valueDef(s, scope), "values"); break;
       default: r.fail(`unknown component section id ${id}`, secAt);
     }
     if (id !== 1 && id !== 4 && id !== 0 && s.pos !== s.end) s.fail(`section ${id} has ${s.end - s.pos} unexpected trailing bytes`);
@@ -340,12 +341,15 @@ function externDesc(r: Reader, scope: Scope, dir: "import" | "export"): WEnt {
       return { k: "func", t };
     }
     case 0x02: {
-      // value: 0x00 <valtype> | 0x01 <valtype> (eq bound on a value index, rare)
+      // Binary.md: valuebound ::= 0x00 <valueidx> (eq) | 0x01 <valtype>. wasmparser reads a bare
+      // valtype here instead; values are a gated feature, and we follow the spec text.
+      const bp = r.pos;
       const vb = r.u8("a value bound");
-      if (vb === 0x01) {
+      if (vb === 0x00) {
         const ip = r.pos;
         return { k: "value", t: at(scope.values, r.u32("a value index"), "value", r, ip) };
       }
+      if (vb !== 0x01) r.fail(`expected a value bound (0x00 eq or 0x01 a value type), found 0x${vb.toString(16)}`, bp);
       return { k: "value", t: valType(r, scope) };
     }
     case 0x03: {
@@ -634,6 +638,20 @@ function start9(r: Reader, scope: Scope): void {
   r.vec(() => r.u32("a value index"), "start arguments");
   const results = r.u32("a result count");
   for (let i = 0; i < results; i++) scope.values.push({ prim: "bool" });
+}
+
+/**
+ * One entry of the value section (🪙, Binary.md: `value ::= t:<valtype> len:<u32> v:<val(t)>`).
+ * Only the type matters for the value index space; the payload is skipped by its length
+ * rather than decoded, so its encoding (still being specified) is not checked here.
+ */
+function valueDef(r: Reader, scope: Scope): void {
+  const t = valType(r, scope);
+  const lp = r.pos;
+  const len = r.u32("a value length");
+  if (len > r.end - r.pos) r.fail(`value of ${len} bytes extends past the end of the value section (${r.end - r.pos} left)`, lp);
+  r.pos += len;
+  scope.values.push(t);
 }
 
 function exportItem(r: Reader, scope: Scope): void {

@@ -1,8 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { mkdir, writeFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentWit } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { packageFromBytes } from "../../tools/src/component/package.ts";
 import { SubtypeChecker } from "../../tools/src/component/subtype.ts";
 import { Types, type InterfaceId, type ItemKind, type ResourceId, type ValueType } from "../../tools/src/component/types.ts";
+import { composeFile } from "../../tools/src/cli/commands/compose.ts";
+import { makeTmp, type Tmp } from "../helpers/tmp.ts";
 import { watToWasm } from "../helpers/wasm-fixtures.ts";
 
 /**
@@ -177,5 +180,123 @@ describe("instantiating an imported component type", () => {
     expect(b.makeS).toBe(b.s);
     expect(a.r).not.toBe(b.r);
     expect(a.s).not.toBe(b.s);
+  });
+});
+
+/** Defines resource `counter` in interface ex:demo/counter. */
+const COUNTER_WAT = `(component
+  (type $r (resource (rep i32)))
+  (core func $new (canon resource.new $r))
+  (core instance $ri (export "new" (func $new)))
+  (core module $m
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 16))
+    (func (export "ctor") (param $start i32) (result i32)
+      (local $p i32)
+      (local.set $p (global.get $next))
+      (global.set $next (i32.add (global.get $next) (i32.const 4)))
+      (i32.store (local.get $p) (local.get $start))
+      (call $new (local.get $p)))
+    (func (export "add") (param $self i32) (param $n i32) (result i32)
+      (i32.store (local.get $self) (i32.add (i32.load (local.get $self)) (local.get $n)))
+      (i32.load (local.get $self))))
+  (core instance $i (instantiate $m (with "r" (instance $ri))))
+  (func $ctor (param "start" u32) (result (own $r)) (canon lift (core func $i "ctor")))
+  (func $add (param "self" (borrow $r)) (param "n" u32) (result u32) (canon lift (core func $i "add")))
+  (component $shim
+    (import "r" (type $r (sub resource)))
+    (import "ctor" (func $ctor (param "start" u32) (result (own $r))))
+    (import "add" (func $add (param "self" (borrow $r)) (param "n" u32) (result u32)))
+    (export $rx "counter" (type $r))
+    (export "[constructor]counter" (func $ctor) (func (param "start" u32) (result (own $rx))))
+    (export "[method]counter.add" (func $add) (func (param "self" (borrow $rx)) (param "n" u32) (result u32))))
+  (instance $inst (instantiate $shim (with "r" (type $r)) (with "ctor" (func $ctor)) (with "add" (func $add))))
+  (export "ex:demo/counter" (instance $inst))
+)`;
+
+/** Imports ex:demo/counter; exports ex:demo/user, whose `take` is over the imported counter (WIT `use`). */
+const USER_WAT = `(component
+  (import "ex:demo/counter" (instance $c
+    (export "counter" (type (sub resource)))
+    (export "[constructor]counter" (func (param "start" u32) (result (own 0))))
+    (export "[method]counter.add" (func (param "self" (borrow 0)) (param "n" u32) (result u32)))))
+  (alias export $c "counter" (type $r))
+  (core module $m (func (export "take") (param i32) (result i32) local.get 0))
+  (core instance $i (instantiate $m))
+  (type $own (own $r))
+  (func $take (param "x" $own) (result u32) (canon lift (core func $i "take")))
+  (component $shim
+    (import "r" (type $r (sub resource)))
+    (import "take" (func $take (param "x" (own $r)) (result u32)))
+    (export $rx "counter" (type $r))
+    (export "take" (func $take) (func (param "x" (own $rx)) (result u32))))
+  (instance $u (instantiate $shim (with "r" (type $r)) (with "take" (func $take))))
+  (export "ex:demo/user" (instance $u)))`;
+
+/** Imports both interfaces, with ex:demo/user's counter being ex:demo/counter's. */
+const K_WAT = `(component
+  (import "ex:demo/counter" (instance $c
+    (export "counter" (type (sub resource)))
+    (export "[constructor]counter" (func (param "start" u32) (result (own 0))))
+    (export "[method]counter.add" (func (param "self" (borrow 0)) (param "n" u32) (result u32)))))
+  (alias export $c "counter" (type $r))
+  (import "ex:demo/user" (instance $u
+    (alias outer 1 $r (type $r0))
+    (export "counter" (type (eq $r0)))
+    (export "take" (func (param "x" (own 1)) (result u32)))))
+  (core module $m (func (export "run") (result i32) i32.const 7))
+  (core instance $i (instantiate $m))
+  (func (export "run") (result u32) (canon lift (core func $i "run"))))`;
+
+describe("a composition with imported dependencies (-i), read back as a dependency", () => {
+  let tmp: Tmp;
+  beforeAll(async () => {
+    tmp = await makeTmp("instantiate-type");
+    await mkdir(tmp.path("deps", "ex"), { recursive: true });
+    await writeFile(tmp.path("deps", "ex", "counter.wat"), COUNTER_WAT);
+    await writeFile(tmp.path("deps", "ex", "user.wat"), USER_WAT);
+    await writeFile(tmp.path("deps", "ex", "k.wat"), K_WAT);
+    await writeFile(tmp.path("one.wac"), [
+      "package ex:mid;",
+      "let c = new ex:counter {};",
+      "let u = new ex:user { ...c };",
+      'export c["ex:demo/counter"];',
+      'export u["ex:demo/user"];',
+      "",
+    ].join("\n"));
+    await writeFile(tmp.path("two.wac"), [
+      "package ex:top;",
+      "let o = new ex:out { ... };",
+      'let k = new ex:k { "ex:demo/counter": o["ex:demo/counter"], "ex:demo/user": o["ex:demo/user"] };',
+      "export k.run;",
+      "",
+    ].join("\n"));
+  });
+  afterAll(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("types the user instance over the counter instance's resource, and composes again", async () => {
+    const out = await composeFile({ file: tmp.path("one.wac"), depsDir: tmp.path("deps"), importDependencies: true });
+    // The output only imports `unlocked-dep=<...>` component types and instantiates them:
+    // its exports' types come from instantiating those types.
+    const types = new Types();
+    const { imports, exports } = read(types, out);
+    expect([...imports.keys()]).toEqual(["unlocked-dep=<ex:counter>", "unlocked-dep=<ex:user>"]);
+    const counterIface = instanceOf(exports.get("ex:demo/counter"));
+    const user = types.iface(instanceOf(exports.get("ex:demo/user")));
+    const counter = types.resolveResource(resourceOf(types.iface(counterIface).exports.get("counter")));
+    expect(types.resolveResource(resourceOf(user.exports.get("counter")))).toBe(counter);
+    const take = user.exports.get("take");
+    if (take?.kind !== "func") throw new Error("expected a function");
+    expect(types.resolveResource(ownedResource(types.func(take.id).params.get("x")))).toBe(counter);
+    // The user interface's `counter` is used from the exported counter interface, not from
+    // the interface the user component's type imports.
+    expect(user.uses.get("counter")).toEqual({ interface: counterIface });
+
+    await writeFile(tmp.path("deps", "ex", "out.wasm"), out);
+    const top = await composeFile({ file: tmp.path("two.wac"), depsDir: tmp.path("deps") });
+    expect(top.length).toBeGreaterThan(out.length);
   });
 });

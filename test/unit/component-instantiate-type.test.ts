@@ -277,7 +277,7 @@ describe("a composition with imported dependencies (-i), read back as a dependen
     await tmp?.cleanup();
   });
 
-  it("types the user instance over the counter instance's resource, and composes again", async () => {
+  it("types the user instance over the counter instance's resource, and composes again with -i", async () => {
     const out = await composeFile({ file: tmp.path("one.wac"), depsDir: tmp.path("deps"), importDependencies: true });
     // The output only imports `unlocked-dep=<...>` component types and instantiates them:
     // its exports' types come from instantiating those types.
@@ -295,8 +295,80 @@ describe("a composition with imported dependencies (-i), read back as a dependen
     // the interface the user component's type imports.
     expect(user.uses.get("counter")).toEqual({ interface: counterIface });
 
+    // Composed again with -i, the output's type for ex:out declares ex:demo/user over the
+    // ex:demo/counter it exports: an import of ex:demo/counter inside that type would be
+    // one nothing supplies, and the output would fail validation (on by default).
     await writeFile(tmp.path("deps", "ex", "out.wasm"), out);
-    const top = await composeFile({ file: tmp.path("two.wac"), depsDir: tmp.path("deps") });
-    expect(top.length).toBeGreaterThan(out.length);
+    const top = await composeFile({ file: tmp.path("two.wac"), depsDir: tmp.path("deps"), importDependencies: true });
+    const again = new Types();
+    const outType = read(again, top).imports.get("unlocked-dep=<ex:out>");
+    if (outType?.kind !== "component") throw new Error("expected ex:out imported as a component type");
+    expect([...again.world(outType.id).imports.keys()]).toEqual(["unlocked-dep=<ex:counter>", "unlocked-dep=<ex:user>"]);
+    expect([...read(again, top).exports.keys()]).toEqual(["run"]);
+  });
+});
+
+/**
+ * One component exports interface ex:demo/a (resource `r`) and ex:demo/b, whose `take` is
+ * over a's `r` (WIT: `world w { export a; export b; }` with `use a.{r}` in b).
+ */
+const EXPORTS_BOTH_WAT = `(component
+  (type $r (resource (rep i32)))
+  (core module $m (func (export "take") (param i32)))
+  (core instance $i (instantiate $m))
+  (type $own (own $r))
+  (func $take (param "x" $own) (canon lift (core func $i "take")))
+  (component $a-shim
+    (import "r" (type $r (sub resource)))
+    (export "r" (type $r)))
+  (instance $a (instantiate $a-shim (with "r" (type $r))))
+  (export $ax "ex:demo/a" (instance $a))
+  (alias export $ax "r" (type $ar))
+  (component $b-shim
+    (import "r" (type $r (sub resource)))
+    (import "take" (func $take (param "x" (own $r))))
+    (export $rx "r" (type $r))
+    (export "take" (func $take) (func (param "x" (own $rx)))))
+  (instance $b (instantiate $b-shim (with "r" (type $ar)) (with "take" (func $take))))
+  (export "ex:demo/b" (instance $b)))`;
+
+describe("a dependency exporting an interface whose types another of its exports uses (-i)", () => {
+  let tmp: Tmp;
+  beforeAll(async () => {
+    tmp = await makeTmp("exports-use-exports");
+    await mkdir(tmp.path("deps", "ex"), { recursive: true });
+    await writeFile(tmp.path("deps", "ex", "dep.wat"), EXPORTS_BOTH_WAT);
+    await writeFile(tmp.path("top.wac"), [
+      "package ex:top;",
+      "let d = new ex:dep {};",
+      'export d["ex:demo/a"];',
+      'export d["ex:demo/b"];',
+      "",
+    ].join("\n"));
+  });
+  afterAll(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("declares b over the a it exports, so the output validates and reads back with b over a's resource", async () => {
+    // composeFile validates with wasm-tools: an import of ex:demo/a inside the dependency's
+    // type is one the instantiation does not supply.
+    const out = await composeFile({ file: tmp.path("top.wac"), depsDir: tmp.path("deps"), importDependencies: true });
+    const types = new Types();
+    const { imports, exports } = read(types, out);
+    expect([...imports.keys()]).toEqual(["unlocked-dep=<ex:dep>"]);
+    const dep = imports.get("unlocked-dep=<ex:dep>");
+    if (dep?.kind !== "component") throw new Error("expected the dependency imported as a component type");
+    expect([...types.world(dep.id).imports.keys()]).toEqual([]);
+    expect([...types.world(dep.id).exports.keys()]).toEqual(["ex:demo/a", "ex:demo/b"]);
+
+    const aIface = instanceOf(exports.get("ex:demo/a"));
+    const b = types.iface(instanceOf(exports.get("ex:demo/b")));
+    const r = types.resolveResource(resourceOf(types.iface(aIface).exports.get("r")));
+    expect(types.resolveResource(resourceOf(b.exports.get("r")))).toBe(r);
+    const take = b.exports.get("take");
+    if (take?.kind !== "func") throw new Error("expected a function");
+    expect(types.resolveResource(ownedResource(types.func(take.id).params.get("x")))).toBe(r);
+    expect(b.uses.get("r")).toEqual({ interface: aIface });
   });
 });

@@ -551,8 +551,16 @@ export class TypeEncoder {
       case "module": ref = { k: "module", idx: index }; break;
       case "value": ref = { k: "value", val: { idx: index } }; break;
     }
+    const instanceIndex = state.current.encodable.instanceCount;
     const out = state.current.encodable.exportDecl(name, ref);
     if (kind.kind === "type") state.current.setType(this.types, typeKey(t), out);
+    if (kind.kind === "instance") {
+      // An exported instance joins this type's instance index space, so a later export that
+      // `use`s its types (`export types; export handler;` in WIT) must alias them from it:
+      // importing the interface instead adds an import that nothing supplies.
+      const iid = this.types.iface(kind.id).id;
+      if (iid !== undefined && !state.current.instances.has(iid)) this.registerInstance(state, iid, instanceIndex, kind.id);
+    }
     return out;
   }
 

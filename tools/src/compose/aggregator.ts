@@ -63,6 +63,8 @@ export class TypeAggregator {
   private readonly remapped = new Map<string, Type>();
   private readonly interfaces = new Map<string, InterfaceId>();
   private readonly redirects = new Map<string, string>();
+  /** How many component types (worlds) are being remapped or merged around the current item. */
+  private worldDepth = 0;
 
   constructor(private readonly checker: SubtypeChecker = new SubtypeChecker()) {}
 
@@ -165,6 +167,15 @@ export class TypeAggregator {
   }
 
   private mergeWorld(existing: WorldId, types: Types, id: WorldId): void {
+    this.worldDepth++;
+    try {
+      this.mergeWorldBody(existing, types, id);
+    } finally {
+      this.worldDepth--;
+    }
+  }
+
+  private mergeWorldBody(existing: WorldId, types: Types, id: WorldId): void {
     this.mergeUses(this.types.world(existing).uses, types, types.world(id).uses);
     for (const [name, source] of types.world(id).imports) {
       const target = this.types.world(existing).imports.get(name);
@@ -234,21 +245,36 @@ export class TypeAggregator {
 
   private remapResource(types: Types, id: ResourceId): ResourceId {
     const hit = this.cached({ kind: "resource", id });
-    if (hit?.kind === "resource") return hit.id;
+    if (hit?.kind === "resource") {
+      const owner = this.types.resource(hit.id).aliasOwner;
+      if (owner !== undefined) this.importOwner(owner);
+      return hit.id;
+    }
     const r = types.resource(id);
     const out: Resource = { name: r.name };
     if (r.aliasOf !== undefined) {
       if (r.aliasOwner !== undefined) {
         const owner = this.remapInterface(types, r.aliasOwner);
         out.aliasOwner = owner;
-        const ownerName = this.types.iface(owner).id;
-        if (ownerName !== undefined && !this.imports.has(ownerName)) this.imports.set(ownerName, { kind: "instance", id: owner });
+        this.importOwner(owner);
       }
       out.aliasOf = this.remapResource(types, r.aliasOf);
     }
     const nid = this.types.addResource(out);
     this.remapped.set(keyOf({ kind: "resource", id }), { kind: "resource", id: nid });
     return nid;
+  }
+
+  /**
+   * A resource aliased from an interface is encoded as an alias of that interface's
+   * instance, so at the top level the interface must be imported too. Inside a component
+   * type the interface is one of that type's own imports or exports, declared there: an
+   * import of it here is one nothing uses.
+   */
+  private importOwner(owner: InterfaceId): void {
+    if (this.worldDepth > 0) return;
+    const ownerName = this.types.iface(owner).id;
+    if (ownerName !== undefined && !this.imports.has(ownerName)) this.imports.set(ownerName, { kind: "instance", id: owner });
   }
 
   private remapFunc(types: Types, id: FuncTypeId): FuncTypeId {
@@ -340,6 +366,15 @@ export class TypeAggregator {
   private remapWorld(types: Types, id: WorldId): WorldId {
     const hit = this.cached({ kind: "world", id });
     if (hit?.kind === "world") return hit.id;
+    this.worldDepth++;
+    try {
+      return this.remapWorldBody(types, id);
+    } finally {
+      this.worldDepth--;
+    }
+  }
+
+  private remapWorldBody(types: Types, id: WorldId): WorldId {
     const src = types.world(id);
     const uses = new Map<string, { interface: InterfaceId; name?: string }>();
     for (const [n, u] of src.uses) {

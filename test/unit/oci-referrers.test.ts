@@ -9,7 +9,7 @@ import { MockAgent } from "undici";
 import { HttpClient } from "../../tools/src/oci/http.ts";
 import { RegistryClient } from "../../tools/src/oci/registry-client.ts";
 import { RegistrySource } from "../../tools/src/oci/content-source.ts";
-import { findSignatureReferrers, recordReferrer } from "../../tools/src/oci/referrers.ts";
+import { findSignatureReferrers, MAX_REFERRERS_TAG_ROUNDS, recordReferrer } from "../../tools/src/oci/referrers.ts";
 import {
   buildSignatureArtifact,
   checkSignatureBytes,
@@ -21,6 +21,9 @@ import {
 } from "../../tools/src/oci/signature-artifact.ts";
 import type { CredentialResult } from "../../tools/src/oci/types.ts";
 import { sha256Digest } from "../../tools/src/util/digest.ts";
+
+/** The settle wait between writing the referrers tag and checking it, skipped in mocks. */
+const noWait = async (): Promise<void> => {};
 
 /** Signature data as facts.md section 1 shows it: one set, one hash, one signature without key id. */
 const SIG = Buffer.concat([Buffer.from([1, 1, 1, 1, 0x66, 1]), Buffer.alloc(32, 7), Buffer.from([1, 0x43, 0, 1, 0x40]), Buffer.alloc(64, 9)]);
@@ -116,9 +119,55 @@ describe("referrers tag fallback", () => {
         contentType = (opts.headers as Record<string, string>)["content-type"] ?? "";
         return { statusCode: 201, data: "" };
       });
-    expect(await recordReferrer(registry(), "app", a, undefined)).toEqual({ via: "tag-fallback", tag });
+    // The check after the write reads back what was written.
+    agent
+      .get("https://registry.example")
+      .intercept({ path: `/v2/app/manifests/${tag}`, method: "GET" })
+      .reply(() => ({ statusCode: 200, data: JSON.stringify(put), responseOptions: { headers: { "content-type": "application/vnd.oci.image.index.v1+json" } } }));
+    expect(await recordReferrer(registry(), "app", a, undefined, noWait)).toEqual({ via: "tag-fallback", tag });
     expect(contentType).toBe("application/vnd.oci.image.index.v1+json");
     expect(put?.manifests).toEqual([expect.objectContaining({ digest: a.manifestDigest, artifactType: WASM_SIGNATURE_ARTIFACT })]);
+  });
+
+  it("a concurrent push that overwrote the tag without our entry: the entry is added again, keeping theirs", async () => {
+    const ours = buildSignatureArtifact(SIG, SUBJECT, CREATED);
+    const theirs = buildSignatureArtifact(Uint8Array.from([...SIG].reverse()), SUBJECT, CREATED);
+    const tag = referrersTag(SUBJECT.digest);
+    const theirIndex = { schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [referrerDescriptor(theirs)] };
+    const indexReply = (body: unknown) => ({ statusCode: 200, data: JSON.stringify(body), responseOptions: { headers: { "content-type": "application/vnd.oci.image.index.v1+json" } } });
+    const puts: Array<{ manifests: Array<{ digest: string }> }> = [];
+    const origin = agent.get("https://registry.example");
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "GET" }).reply(404, "");
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "PUT" }).reply((opts) => {
+      puts.push(JSON.parse(String(opts.body)) as (typeof puts)[number]);
+      return { statusCode: 201, data: "" };
+    });
+    // The other pusher's write landed after ours: the check sees only theirs.
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "GET" }).reply(() => indexReply(theirIndex));
+    // Round 2 reads theirs, writes both, and the check sees both.
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "GET" }).reply(() => indexReply(theirIndex));
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "PUT" }).reply((opts) => {
+      puts.push(JSON.parse(String(opts.body)) as (typeof puts)[number]);
+      return { statusCode: 201, data: "" };
+    });
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "GET" }).reply(() => indexReply(puts[1]));
+    expect(await recordReferrer(registry(), "app", ours, undefined, noWait)).toEqual({ via: "tag-fallback", tag });
+    expect(puts).toHaveLength(2);
+    expect(puts[1]?.manifests.map((m) => m.digest).sort()).toEqual([ours.manifestDigest, theirs.manifestDigest].sort());
+  });
+
+  it("a tag overwritten in every round gives up with REFERRERS_TAG_CONTENDED after MAX_REFERRERS_TAG_ROUNDS", async () => {
+    const ours = buildSignatureArtifact(SIG, SUBJECT, CREATED);
+    const tag = referrersTag(SUBJECT.digest);
+    const origin = agent.get("https://registry.example");
+    let puts = 0;
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "GET" }).reply(404, "").persist();
+    origin.intercept({ path: `/v2/app/manifests/${tag}`, method: "PUT" }).reply(() => {
+      puts++;
+      return { statusCode: 201, data: "" };
+    }).persist();
+    await expect(recordReferrer(registry(), "app", ours, undefined, noWait)).rejects.toMatchObject({ code: "REFERRERS_TAG_CONTENDED" });
+    expect(puts).toBe(MAX_REFERRERS_TAG_ROUNDS);
   });
 
   it("a tag that holds an image manifest instead of an index is an error, not overwritten", async () => {

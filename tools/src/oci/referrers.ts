@@ -3,8 +3,10 @@
  * find it from the image's digest, and finding it again. The referrers API
  * (`GET /v2/<name>/referrers/<digest>`) is used when the registry has it; otherwise the OCI 1.1
  * tag fallback: an image index at tag `sha256-<hex>` listing the referrers, which the pusher
- * maintains (read, add, write back). distribution 2.8 (the registry here) has no referrers API.
+ * maintains (read, add, write back, check). distribution 2.8 (the registry here) has no
+ * referrers API.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { WasmOciError } from "../util/errors.ts";
 import type { Digest } from "../util/digest.ts";
 import { log } from "../util/log.ts";
@@ -38,24 +40,49 @@ async function fallbackIndex(client: RegistryClient, repository: string, subject
   return parsed.index;
 }
 
+/** Write-then-check rounds of the fallback tag before a push gives up on it. */
+export const MAX_REFERRERS_TAG_ROUNDS = 6;
+
 /**
  * Records `artifact` (already pushed, by digest) as a referrer of its subject. A registry that
- * answered OCI-Subject on the PUT keeps the list itself; otherwise the fallback tag is updated.
- * Read-modify-write without a lock: two pushers adding referrers to the same image at the same
- * moment can lose one entry (re-running the push adds it again; entries are deduplicated).
+ * answered OCI-Subject on the PUT keeps the list itself; otherwise the fallback tag is updated
+ * by read, add, write back. Registries offer no conditional PUT for tags, so a pusher that read
+ * the list just before our write can overwrite it without our entry: after writing, we wait
+ * about two of our own round trips (the window in which such a write can still arrive), read the
+ * tag again and add ourselves again if we were dropped. Concurrent pushers converge (each round
+ * keeps what every earlier winner wrote); the residual risk is a writer slower than that window.
  */
-export async function recordReferrer(client: RegistryClient, repository: string, artifact: ImageArtifacts, ociSubject: string | undefined): Promise<{ via: ReferrersVia; tag?: string }> {
+export async function recordReferrer(
+  client: RegistryClient,
+  repository: string,
+  artifact: ImageArtifacts,
+  ociSubject: string | undefined,
+  wait: (ms: number) => Promise<void> = sleep,
+): Promise<{ via: ReferrersVia; tag?: string }> {
   const subject = artifact.manifest.subject?.digest as Digest | undefined;
   if (subject === undefined) throw new WasmOciError("BAD_SIGNATURE_ARTIFACT", `artifact ${artifact.manifestDigest} has no subject`);
   if (ociSubject !== undefined && ociSubject === subject) return { via: "referrers-api" };
   const tag = referrersTag(subject);
-  const existing = await fallbackIndex(client, repository, subject);
-  const { index, changed } = mergeReferrersIndex(existing, referrerDescriptor(artifact));
-  if (changed) {
+  const entry = referrerDescriptor(artifact);
+  for (let round = 1; ; round++) {
+    const t0 = performance.now();
+    const { index, changed } = mergeReferrersIndex(await fallbackIndex(client, repository, subject), entry);
+    if (!changed) return { via: "tag-fallback", tag };
     await client.putManifest(repository, tag, Buffer.from(JSON.stringify(index), "utf8"), OCI_INDEX);
     log.debug(`referrers tag ${client.registry}/${repository}:${tag} now lists ${index.manifests.length} artifact(s)`);
+    const roundTrip = performance.now() - t0;
+    // Jitter desynchronises pushers that collided, so the next round has one winner.
+    await wait(Math.round(Math.max(50, 2 * roundTrip) * (1 + Math.random())));
+    const after = await fallbackIndex(client, repository, subject);
+    if (after !== undefined && signatureReferrers(after).some((d) => d.digest === entry.digest)) return { via: "tag-fallback", tag };
+    if (round >= MAX_REFERRERS_TAG_ROUNDS) {
+      throw new WasmOciError(
+        "REFERRERS_TAG_CONTENDED",
+        `${client.registry}/${repository}:${tag} was overwritten by concurrent pushes ${round} times without listing signature ${entry.digest}; the signature is pushed but not listed: push again`,
+      );
+    }
+    log.warn(`referrers tag ${client.registry}/${repository}:${tag} was overwritten by a concurrent push without signature ${entry.digest}; adding it again`);
   }
-  return { via: "tag-fallback", tag };
 }
 
 /**

@@ -6,7 +6,7 @@ import { SubtypeChecker } from "../../tools/src/component/subtype.ts";
 import { Types, type InterfaceId, type ItemKind, type ResourceId, type ValueType } from "../../tools/src/component/types.ts";
 import { composeFile } from "../../tools/src/cli/commands/compose.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
-import { watToWasm } from "../helpers/wasm-fixtures.ts";
+import { COUNTER_WAT, watToWasm } from "../helpers/wasm-fixtures.ts";
 
 /**
  * Instantiating a component known only by its type (an imported component): the instance's
@@ -182,38 +182,6 @@ describe("instantiating an imported component type", () => {
     expect(a.s).not.toBe(b.s);
   });
 });
-
-/** Defines resource `counter` in interface ex:demo/counter. */
-const COUNTER_WAT = `(component
-  (type $r (resource (rep i32)))
-  (core func $new (canon resource.new $r))
-  (core instance $ri (export "new" (func $new)))
-  (core module $m
-    (import "r" "new" (func $new (param i32) (result i32)))
-    (memory (export "memory") 1)
-    (global $next (mut i32) (i32.const 16))
-    (func (export "ctor") (param $start i32) (result i32)
-      (local $p i32)
-      (local.set $p (global.get $next))
-      (global.set $next (i32.add (global.get $next) (i32.const 4)))
-      (i32.store (local.get $p) (local.get $start))
-      (call $new (local.get $p)))
-    (func (export "add") (param $self i32) (param $n i32) (result i32)
-      (i32.store (local.get $self) (i32.add (i32.load (local.get $self)) (local.get $n)))
-      (i32.load (local.get $self))))
-  (core instance $i (instantiate $m (with "r" (instance $ri))))
-  (func $ctor (param "start" u32) (result (own $r)) (canon lift (core func $i "ctor")))
-  (func $add (param "self" (borrow $r)) (param "n" u32) (result u32) (canon lift (core func $i "add")))
-  (component $shim
-    (import "r" (type $r (sub resource)))
-    (import "ctor" (func $ctor (param "start" u32) (result (own $r))))
-    (import "add" (func $add (param "self" (borrow $r)) (param "n" u32) (result u32)))
-    (export $rx "counter" (type $r))
-    (export "[constructor]counter" (func $ctor) (func (param "start" u32) (result (own $rx))))
-    (export "[method]counter.add" (func $add) (func (param "self" (borrow $rx)) (param "n" u32) (result u32))))
-  (instance $inst (instantiate $shim (with "r" (type $r)) (with "ctor" (func $ctor)) (with "add" (func $add))))
-  (export "ex:demo/counter" (instance $inst))
-)`;
 
 /** Imports ex:demo/counter; exports ex:demo/user, whose `take` is over the imported counter (WIT `use`). */
 const USER_WAT = `(component

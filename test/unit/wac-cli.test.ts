@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliBuilt, REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
+import { COUNTER_WAT } from "../helpers/wasm-fixtures.ts";
 
 /**
  * `wasm-oci compose` end to end: real components (the reference's example components, which
@@ -13,38 +14,6 @@ import { makeTmp, type Tmp } from "../helpers/tmp.ts";
  * built CLI, transpiled with jco and called from Node.
  */
 const EXAMPLES = join(REPO_ROOT, "..", "shared", "conformance", "wac", "examples");
-
-/** Exports interface ex:demo/counter with resource counter { constructor(start: u32); add: func(n: u32) -> u32 }. */
-const COUNTER_WAT = `(component
-  (type $r (resource (rep i32)))
-  (core func $new (canon resource.new $r))
-  (core instance $ri (export "new" (func $new)))
-  (core module $m
-    (import "r" "new" (func $new (param i32) (result i32)))
-    (memory (export "memory") 1)
-    (global $next (mut i32) (i32.const 16))
-    (func (export "ctor") (param $start i32) (result i32)
-      (local $p i32)
-      (local.set $p (global.get $next))
-      (global.set $next (i32.add (global.get $next) (i32.const 4)))
-      (i32.store (local.get $p) (local.get $start))
-      (call $new (local.get $p)))
-    (func (export "add") (param $self i32) (param $n i32) (result i32)
-      (i32.store (local.get $self) (i32.add (i32.load (local.get $self)) (local.get $n)))
-      (i32.load (local.get $self))))
-  (core instance $i (instantiate $m (with "r" (instance $ri))))
-  (func $ctor (param "start" u32) (result (own $r)) (canon lift (core func $i "ctor")))
-  (func $add (param "self" (borrow $r)) (param "n" u32) (result u32) (canon lift (core func $i "add")))
-  (component $shim
-    (import "r" (type $r (sub resource)))
-    (import "ctor" (func $ctor (param "start" u32) (result (own $r))))
-    (import "add" (func $add (param "self" (borrow $r)) (param "n" u32) (result u32)))
-    (export $rx "counter" (type $r))
-    (export "[constructor]counter" (func $ctor) (func (param "start" u32) (result (own $rx))))
-    (export "[method]counter.add" (func $add) (func (param "self" (borrow $rx)) (param "n" u32) (result u32))))
-  (instance $inst (instantiate $shim (with "r" (type $r)) (with "ctor" (func $ctor)) (with "add" (func $add))))
-  (export "ex:demo/counter" (instance $inst))
-)`;
 
 /** Imports ex:demo/counter; run() makes a counter at 40, adds 1 twice, drops it, returns 42. */
 const CONSUMER_WAT = `(component

@@ -1,9 +1,8 @@
 """wac_compose_with_oci and friends: compose local and OCI components with `wasm-oci compose`."""
 
-load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
+load("//wasm:providers.bzl", "WasmComponentInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
 load(":compat.bzl", "invert_label_dict")
-load(":policy.bzl", "public_key_file")
-load(":pull.bzl", "pull_component", "registry_name_for_host", "split_reference")
+load(":pull.bzl", "pull_component", "registry_name_for_host", "split_reference", "verification_key")
 load(":signing.bzl", "component_file")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci")
 load(":validate.bzl", "is_kebab", "to_kebab")
@@ -19,16 +18,7 @@ def _wac_compose_impl(ctx):
     owner = "wac_compose_with_oci %s" % ctx.label
     config_info = ctx.attr.registry_config[WasmRegistryConfigInfo] if ctx.attr.registry_config else None
     policy_info = ctx.attr.security_policy[WasmSecurityPolicyInfo] if ctx.attr.security_policy else None
-    verify_key = None
-    openssh = False
-    if ctx.attr.verify_signatures:
-        if not ctx.attr.public_key:
-            fail("%s: verify_signatures = True needs public_key" % owner)
-        verify_key = public_key_file(ctx.attr.public_key, owner, "public_key")
-        if WasmKeyPairInfo in ctx.attr.public_key:
-            openssh = ctx.attr.public_key[WasmKeyPairInfo].openssh_format
-    if ctx.attr.signature_type == "detached" and not ctx.attr.verify_signatures:
-        fail("%s: signature_type = \"detached\" applies to verify_signatures = True; set it, or drop signature_type" % owner)
+    verify_key, openssh = verification_key(ctx, owner, "verify_signatures")
 
     deps = []  # (key, package name, File)
     inputs = []

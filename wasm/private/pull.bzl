@@ -195,21 +195,34 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         )
     return final, meta, sig
 
+def verification_key(ctx, owner, verify_attr):
+    """The public key that pulled components are verified with, from the rule's attributes.
+
+    Args:
+        ctx: rule context with public_key and signature_type attributes.
+        owner: "rule //label" for messages.
+        verify_attr: name of the rule's bool attribute that turns verification on.
+
+    Returns:
+        (key File or None, openssh bool): None when verification is off.
+    """
+    enabled = getattr(ctx.attr, verify_attr)
+    if ctx.attr.signature_type == "detached" and not enabled:
+        fail("%s: signature_type = \"detached\" applies to %s = True; set it, or drop signature_type" % (owner, verify_attr))
+    if not enabled:
+        return None, False
+    if not ctx.attr.public_key:
+        fail("%s: %s = True needs public_key" % (owner, verify_attr))
+    key = public_key_file(ctx.attr.public_key, owner, "public_key")
+    openssh = ctx.attr.public_key[WasmKeyPairInfo].openssh_format if WasmKeyPairInfo in ctx.attr.public_key else False
+    return key, openssh
+
 def _wasm_component_from_oci_impl(ctx):
     owner = "wasm_component_from_oci %s" % ctx.label
     config_info = ctx.attr.registry_config[WasmRegistryConfigInfo] if ctx.attr.registry_config else None
     policy_info = ctx.attr.security_policy[WasmSecurityPolicyInfo] if ctx.attr.security_policy else None
     ref, digest, registry, component = resolve_reference(owner, ctx.attr, config_info)
-    key = None
-    openssh = False
-    if ctx.attr.verify_signature:
-        if not ctx.attr.public_key:
-            fail("%s: verify_signature = True needs public_key" % owner)
-        key = public_key_file(ctx.attr.public_key, owner, "public_key")
-        if WasmKeyPairInfo in ctx.attr.public_key:
-            openssh = ctx.attr.public_key[WasmKeyPairInfo].openssh_format
-    if ctx.attr.signature_type == "detached" and not ctx.attr.verify_signature:
-        fail("%s: signature_type = \"detached\" applies to verify_signature = True; set it, or drop signature_type" % owner)
+    key, openssh = verification_key(ctx, owner, "verify_signature")
     wasm, meta, sig = pull_component(ctx, owner, ctx.label.name, ref, digest, registry, component, config_info, policy_info, key, openssh, str(ctx.label), ctx.attr.signature_type)
     return [
         DefaultInfo(files = depset([wasm, meta] + ([sig] if sig else []))),

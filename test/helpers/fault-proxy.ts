@@ -26,13 +26,19 @@
  *  - redirect: answer `status` (default 307) with Location = `location(path)`.
  *  - delay:    wait `ms`, then forward normally.
  *  - headers:  forward normally, adding (or replacing) these response headers, e.g.
- *              { "oci-chunk-min-length": "41943040" } on an upload POST.
+ *              { "oci-chunk-min-length": "41943040" } on an upload POST; a function gets the
+ *              upstream's headers (e.g. to rewrite its Location to another host).
+ *  - stream:   answer `status` with `headers` and a body of `bytes` bytes ("x"), written in
+ *              64 KiB pieces as the client reads them, or `bytesPerSecond` at a time once a
+ *              second; stops when the client goes away. `rec.sentBytes` is what was written:
+ *              a client that bounds its read stops it early. Content-Length is `bytes`.
  *
  * `startRecordingServer()` is the "other host" for redirect tests: it records whether requests
  * carried an Authorization header and, like blob storage behind a pre-signed URL, serves them from
  * an upstream with its OWN credentials (`upstreamAuthorization`), never the client's.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { connect as netConnect, type Socket } from "node:net";
 
 export type FaultAction =
@@ -42,7 +48,8 @@ export type FaultAction =
   | { kind: "corrupt"; offset?: number }
   | { kind: "redirect"; location: (path: string) => string; status?: 301 | 302 | 303 | 307 | 308 }
   | { kind: "delay"; ms: number }
-  | { kind: "headers"; headers: Record<string, string> };
+  | { kind: "headers"; headers: Record<string, string> | ((upstream: IncomingHttpHeaders) => Record<string, string>) }
+  | { kind: "stream"; status: number; headers?: Record<string, string>; bytes: number; bytesPerSecond?: number };
 
 export interface FaultRule {
   method?: string;
@@ -66,6 +73,8 @@ export interface ProxiedRequest {
   fault?: string;
   /** Upstream response Content-Length, when known. */
   upstreamLength?: number;
+  /** Body bytes written to the client by a `stream` action (updated while it runs). */
+  sentBytes?: number;
 }
 
 export interface FaultProxy {
@@ -137,7 +146,51 @@ function forward(
   });
 }
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+const STREAM_PIECE = 64 * 1024;
+
+/** Writes `action.bytes` of "x" as the client takes them (or throttled); bounded by `bytes`, stops on close. */
+async function streamBody(res: ServerResponse, action: Extract<FaultAction, { kind: "stream" }>, sent: (n: number) => void): Promise<void> {
+  res.writeHead(action.status, { "content-length": String(action.bytes), ...(action.headers ?? {}) });
+  let closed = false;
+  res.on("close", () => {
+    closed = true;
+  });
+  const piece = Buffer.alloc(Math.min(STREAM_PIECE, action.bytes), "x");
+  let left = action.bytes;
+  while (left > 0 && !closed) {
+    if (action.bytesPerSecond !== undefined) {
+      const n = Math.min(action.bytesPerSecond, left);
+      res.write(piece.subarray(0, n));
+      sent(n);
+      left -= n;
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    const n = Math.min(piece.length, left);
+    const more = res.write(piece.subarray(0, n));
+    sent(n);
+    left -= n;
+    if (!more) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
+  }
+  if (!closed) res.end();
+}
+
+export interface FaultProxyOptions {
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP, as a TLS-terminating proxy. */
+  tls?: { key: string; cert: string };
+}
+
+export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   let rules: Array<{ rule: FaultRule; seen: number }> = [];
   const requests: ProxiedRequest[] = [];
   let seq = 0;
@@ -187,6 +240,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       res.end();
       return;
     }
+    if (action?.kind === "stream") {
+      rec.fault = `stream:${action.status}`;
+      rec.status = action.status;
+      rec.sentBytes = 0;
+      req.resume();
+      await streamBody(res, action, (n) => {
+        rec.sentBytes = (rec.sentBytes ?? 0) + n;
+      });
+      return;
+    }
     if (action?.kind === "delay") {
       rec.fault = `delay:${action.ms}`;
       await new Promise((r) => setTimeout(r, action.ms));
@@ -206,7 +269,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const headers = hopByHop(upstream.headers);
     if (action?.kind === "headers") {
       rec.fault = "headers";
-      Object.assign(headers, action.headers);
+      Object.assign(headers, typeof action.headers === "function" ? action.headers(upstream.headers) : action.headers);
     }
     if (action?.kind === "reset" || action?.kind === "truncate") {
       rec.fault = action.kind;
@@ -264,19 +327,22 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     upstream.on("error", () => res.destroy());
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // A TLS-terminating proxy tells the registry the client's scheme, so its Locations say https.
+    if (options.tls !== undefined) req.headers["x-forwarded-proto"] = "https";
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500);
       res.end(`fault-proxy: ${String(e)}`);
     });
-  });
+  };
+  const server: Server = options.tls !== undefined ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) : createServer(onRequest);
   const sockets = track(server);
   const port = await listenLoopback(server);
   const host = `127.0.0.1:${port}`;
   return {
     host,
     port,
-    url: `http://${host}`,
+    url: `${options.tls !== undefined ? "https" : "http"}://${host}`,
     target,
     requests,
     setRules(next) {
@@ -320,7 +386,14 @@ export interface RecordingServer {
  * is given, serves the request from it with `upstreamAuthorization` (the server's own credential),
  * else answers 404.
  */
-export async function startRecordingServer(opts: { upstream?: string; upstreamAuthorization?: string } = {}): Promise<RecordingServer> {
+export async function startRecordingServer(
+  opts: {
+    upstream?: string;
+    upstreamAuthorization?: string;
+    /** Answers a request itself (return true), e.g. a 401 challenge; else the default applies. */
+    respond?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  } = {},
+): Promise<RecordingServer> {
   const requests: RecordedRequest[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     requests.push({
@@ -329,6 +402,7 @@ export async function startRecordingServer(opts: { upstream?: string; upstreamAu
       headers: { ...req.headers },
       hasAuthorization: req.headers.authorization !== undefined,
     });
+    if (opts.respond?.(req, res) === true) return;
     if (opts.upstream === undefined) {
       req.resume();
       res.writeHead(404, { "content-length": "0" }).end();
@@ -380,9 +454,12 @@ export interface ForwardProxy {
 /**
  * A plain forward HTTP proxy (absolute-URI requests, as clients send when HTTP_PROXY is set), for
  * checking that a client honours HTTP_PROXY / NO_PROXY. Forwards to the requested host and records
- * every URL (for CONNECT tunnels: "host:port").
+ * every URL (for CONNECT tunnels: "host:port"). `hosts` maps "name:port" to a loopback
+ * "127.0.0.1:port", so a test can give a loopback server a public-looking name (and so HTTPS)
+ * without touching DNS: `{ "registry.test:443": proxy.host }`.
  */
-export async function startForwardProxy(): Promise<ForwardProxy> {
+export async function startForwardProxy(opts: { hosts?: Record<string, string> } = {}): Promise<ForwardProxy> {
+  const mapped = (hostPort: string): string => opts.hosts?.[hostPort] ?? hostPort;
   const requests: Array<{ method: string; url: string }> = [];
   const server = createServer((req, res) => {
     const url = req.url ?? "/";
@@ -396,7 +473,9 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
     }
     const headers = hopByHop(req.headers);
     delete headers["proxy-authorization"];
-    const up = httpRequest({ hostname: target.hostname, port: Number(target.port || 80), method: req.method, path: `${target.pathname}${target.search}`, headers, timeout: 60_000 }, (upRes) => {
+    const to = mapped(`${target.hostname}:${target.port || 80}`);
+    const toColon = to.lastIndexOf(":");
+    const up = httpRequest({ hostname: to.slice(0, toColon).replace(/^\[|\]$/g, ""), port: Number(to.slice(toColon + 1)), method: req.method, path: `${target.pathname}${target.search}`, headers, timeout: 60_000 }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, hopByHop(upRes.headers));
       upRes.pipe(res);
     });
@@ -408,8 +487,8 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
   });
   // Clients such as undici tunnel even plain-HTTP requests through CONNECT.
   server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const target = req.url ?? "";
-    requests.push({ method: "CONNECT", url: target });
+    const target = mapped(req.url ?? "");
+    requests.push({ method: "CONNECT", url: req.url ?? "" });
     const colon = target.lastIndexOf(":");
     const upstream = netConnect({ host: target.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(target.slice(colon + 1)) }, () => {
       socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");

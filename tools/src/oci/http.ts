@@ -148,8 +148,9 @@ export class HttpClient {
       if (url.protocol === "https:" && next.protocol === "http:" && !isLoopbackHost(next.host)) {
         throw new WasmOciError("BAD_REDIRECT", `${urlForLog(url)} redirected from HTTPS to plain HTTP (${urlForLog(next)}); refusing`);
       }
-      if (next.host !== url.host) {
-        // Storage back ends (S3, GCS, CDNs) get signed URLs; the registry credential must not leak to them.
+      if (next.origin !== url.origin) {
+        // Storage back ends (S3, GCS, CDNs) get signed URLs; the registry credential must not leak to
+        // them, nor to the same host on another scheme or port.
         const { authorization: _dropped, ...rest } = headers;
         headers = rest;
       }

@@ -6,7 +6,7 @@
 import { WasmOciError } from "../util/errors.ts";
 import { log, registerSecret } from "../util/log.ts";
 import { headerAll, urlForLog, type HttpClient, type HttpRequest, type HttpResponse } from "./http.ts";
-import { isLoopbackHost } from "./transport-security.ts";
+import { assertTransportAllowed, isLoopbackHost, schemeFor } from "./transport-security.ts";
 import type { Credential, CredentialResult } from "./types.ts";
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from "./www-authenticate.ts";
 
@@ -72,13 +72,18 @@ export class Authenticator {
   private readonly inflight = new Map<string, Promise<string | undefined>>();
   /** Set when a realm refused our token credential and the registry accepts it as a Bearer directly. */
   private directBearer = false;
+  /** scheme://host:port of the registry: the only origin our Authorization is sent to. */
+  readonly origin: string;
 
   constructor(
     readonly registry: string,
     private readonly http: HttpClient,
     private readonly lookup: CredentialLookup,
-    private readonly allowInsecureRealm: boolean,
-  ) {}
+    /** The registry is marked insecure: plain HTTP to it, and to URLs and realms it names, is allowed. */
+    private readonly insecure: boolean,
+  ) {
+    this.origin = new URL(`${schemeFor(registry, insecure)}://${registry}`).origin;
+  }
 
   /** Looked up once, on the first challenge; parallel requests share the one lookup. */
   private credential(): Promise<CredentialResult> {
@@ -102,9 +107,24 @@ export class Authenticator {
    * operation needs (repository:NAME:pull[,push]); the challenge's own scope is merged in.
    */
   async send(req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
-    const pre = await this.preemptiveHeader(scopes);
+    assertTransportAllowed(req.url, this.registry, this.insecure, `${req.method} ${urlForLog(req.url)}`);
+    // Upload Locations and next-page links may name any host: only the registry's own origin
+    // (scheme, host and port) ever sees our Authorization.
+    const own = req.url.origin === this.origin;
+    const pre = own ? await this.preemptiveHeader(scopes) : undefined;
     let res = await this.http.send(withAuth(req, pre));
     if (res.status !== 401) return res;
+    if (!own || res.url.origin !== this.origin) {
+      // A challenge from another origin (a redirect target, storage behind an upload Location)
+      // would collect the registry's credential: it is not answered.
+      await res.body.dump().catch(() => undefined);
+      throw new UnauthorizedError(
+        this.registry,
+        401,
+        await this.knownCredential(),
+        `${urlForLog(res.url)} is not the registry (${this.origin}) and asked for credentials; the registry's credential is only sent to the registry and the token realm it names`,
+      );
+    }
     const challenges = headerAll(res, "www-authenticate").flatMap(parseWwwAuthenticate);
     await res.body.dump().catch(() => undefined);
     const challenge = pickChallenge(challenges);
@@ -172,7 +192,7 @@ export class Authenticator {
       throw new UnauthorizedError(this.registry, 401, result, `the Bearer realm "${realm}" is not a URL`);
     }
     const cred = result.credential;
-    if (url.protocol === "http:" && cred !== undefined && !isLoopbackHost(url.host) && !this.allowInsecureRealm) {
+    if (url.protocol === "http:" && cred !== undefined && !isLoopbackHost(url.host) && !this.insecure) {
       throw new WasmOciError(
         "INSECURE_REALM",
         `registry ${this.registry} sent a plain-HTTP token realm ${urlForLog(url)}; refusing to send credentials to it (mark the registry insecure to allow it)`,

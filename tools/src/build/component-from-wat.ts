@@ -6,13 +6,7 @@
  */
 import { UsageError, WasmOciError } from "../util/errors.ts";
 
-type WasmTools = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
-
-let tools: Promise<WasmTools> | undefined;
-function wasmTools(): Promise<WasmTools> {
-  tools ??= import("@bytecodealliance/jco-transpile/wasm-tools");
-  return tools;
-}
+import { wasmTools, type WasmTools } from "../util/wasm-tools.ts";
 
 export type StringEncoding = "utf8" | "utf16" | "compact-utf16";
 

@@ -25,29 +25,49 @@ export async function buildProgram(args: readonly string[] = []): Promise<Comman
   return program;
 }
 
+/** Logs a command's failure the one way the CLI reports them; its exit code. */
+export function reportFailure(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+    return 2;
+  }
+  if (e instanceof WasmOciError) {
+    log.error(`${e.message} [${e.code}]`);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  log.error(redact(err.stack ?? err.message));
+  return 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram(argv.slice(2));
   try {
+    const program = await buildProgram(argv.slice(2));
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
-      return 2;
-    }
-    if (e instanceof WasmOciError) {
-      log.error(`${e.message} [${e.code}]`);
-      return e.exitCode;
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    log.error(redact(err.stack ?? err.message));
-    return 1;
+    return reportFailure(e);
   }
+}
+
+/**
+ * The process entry: a persistent worker with `--persistent_worker` (Bazel adds it), else one
+ * command; `@FILE` arguments and action options (cli/action.ts) only load their module when used.
+ */
+async function entry(argv: string[]): Promise<number> {
+  const args = argv.slice(2);
+  if (args.includes("--persistent_worker")) {
+    const { runPersistentWorker } = await import("../worker/persistent-worker.ts");
+    return runPersistentWorker(args.filter((a) => a !== "--persistent_worker"));
+  }
+  if (!args.some((a) => a.startsWith("@") || a === "--stdout-file" || a === "--copy-on-success")) return main(argv);
+  const { runOneShotAction } = await import("../worker/run-request.ts");
+  return runOneShotAction(args);
 }
 
 const isEntry = process.argv[1] !== undefined && /wasm-oci(\.mjs)?$|main\.ts$/.test(process.argv[1]);
 if (isEntry) {
-  main(process.argv).then(
+  entry(process.argv).then(
     (code) => {
       process.exitCode = code;
     },

@@ -1,12 +1,12 @@
 /**
  * Validation of an encoded composition with wasm-tools (through jco-transpile). A wasm-tools
  * panic leaves jco's instance unusable for every later call in the process, so each
- * validation runs in a short-lived worker thread: a panic kills only that worker.
+ * validation runs in a short-lived worker thread: a panic kills only that worker. A persistent
+ * worker validates on its one warm instance instead (util/wasm-tools.ts), replaced after a panic.
  */
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { WasmOciError } from "../util/errors.ts";
+import { jcoWasmToolsUrl, warmWasmTools } from "../util/wasm-tools.ts";
 import { Reader, Writer } from "../component/binary.ts";
 
 export class ValidationError extends WasmOciError {
@@ -35,11 +35,6 @@ parentPort.once("message", async (job) => {
 });
 `;
 
-function jcoWasmToolsUrl(): string {
-  // createRequire works both bundled and under test transforms (import.meta.resolve does not).
-  return pathToFileURL(createRequire(import.meta.url).resolve("@bytecodealliance/jco-transpile/wasm-tools")).href;
-}
-
 function spawnValidator(): Worker {
   return new Worker(WORKER_SOURCE, { eval: true, workerData: { url: jcoWasmToolsUrl() } });
 }
@@ -53,7 +48,7 @@ let prestarted: Worker | undefined;
  * does not keep the process alive until it has a job, so a command that fails earlier exits.
  */
 export function prestartValidator(): void {
-  if (prestarted !== undefined) return;
+  if (prestarted !== undefined || warmWasmTools() !== undefined) return;
   const worker = spawnValidator();
   worker.unref();
   // An error before the job (jco missing) is reported to the job; until then nothing listens.
@@ -63,6 +58,15 @@ export function prestartValidator(): void {
 
 /** Runs one jco wasm-tools call (`componentWit`, `print`...) on `bytes` in a worker. */
 export function runIsolated(op: "componentWit" | "print", bytes: Uint8Array, timeoutMs = 120_000): Promise<string> {
+  const host = warmWasmTools();
+  if (host !== undefined) {
+    return host.call(op, [bytes], timeoutMs).then(
+      (r) => (typeof r === "string" ? r : ""),
+      (e: Error) => {
+        throw new ValidationError(e.message);
+      },
+    );
+  }
   return new Promise((resolve, reject) => {
     let worker = prestarted;
     prestarted = undefined;

@@ -13,6 +13,22 @@ function levelFromEnv(): LogLevel {
 }
 
 let current: LogLevel = levelFromEnv();
+
+/**
+ * A persistent worker runs many commands in one process, some at the same time: each gets its own
+ * log level and secrets through a scope (cli/request-scope.ts), so `--verbose` or a token of one
+ * request never reaches another.
+ */
+export interface LogScope {
+  level: LogLevel;
+  readonly secrets: Set<string>;
+}
+let scopeOf: () => LogScope | undefined = () => undefined;
+
+export function setLogScopeProvider(provider: () => LogScope | undefined): void {
+  scopeOf = provider;
+}
+
 let sink: (line: string) => void = (line) => {
   process.stderr.write(line.endsWith("\n") ? line : `${line}\n`);
 };
@@ -21,12 +37,13 @@ let sink: (line: string) => void = (line) => {
 const secrets = new Set<string>();
 
 export function registerSecret(value: string | undefined): void {
-  if (value !== undefined && value.length >= 4) secrets.add(value);
+  if (value !== undefined && value.length >= 4) (scopeOf()?.secrets ?? secrets).add(value);
 }
 
 export function redact(text: string): string {
   let out = text;
   for (const s of secrets) out = out.split(s).join("***");
+  for (const s of scopeOf()?.secrets ?? []) out = out.split(s).join("***");
   // Credentials embedded in URLs (https://user:pass@host) and auth headers.
   out = out.replace(/\/\/([^/\s:@]+):([^/\s@]+)@/g, "//$1:***@");
   out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, "$1 ***");
@@ -35,11 +52,13 @@ export function redact(text: string): string {
 }
 
 export function setLogLevel(level: LogLevel): void {
-  current = level;
+  const scope = scopeOf();
+  if (scope !== undefined) scope.level = level;
+  else current = level;
 }
 
 export function getLogLevel(): LogLevel {
-  return current;
+  return scopeOf()?.level ?? current;
 }
 
 /** Tests capture log output through this. */
@@ -52,7 +71,7 @@ export function setLogSink(fn: (line: string) => void): () => void {
 }
 
 function emit(level: LogLevel, msg: string): void {
-  if (order[level] < order[current]) return;
+  if (order[level] < order[getLogLevel()]) return;
   const prefix = level === "info" ? "" : `${level}: `;
   sink(redact(prefix + msg));
 }
@@ -62,5 +81,5 @@ export const log = {
   info: (msg: string) => emit("info", msg),
   warn: (msg: string) => emit("warn", msg),
   error: (msg: string) => emit("error", msg),
-  enabled: (level: LogLevel) => order[level] >= order[current],
+  enabled: (level: LogLevel) => order[level] >= order[getLogLevel()],
 };

@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { WasmOciError } from "../util/errors.ts";
+import { wasmTools } from "../util/wasm-tools.ts";
 import type { ComponentFileSource, SkeletonOptions } from "../component/skeleton.ts";
 
 /**
@@ -32,13 +33,6 @@ async function kindOf(p: string): Promise<"dir" | "file" | undefined> {
   } catch {
     return undefined;
   }
-}
-
-type WasmTools = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
-let tools: Promise<WasmTools> | undefined;
-function wasmTools(): Promise<WasmTools> {
-  tools ??= import("@bytecodealliance/jco-transpile/wasm-tools");
-  return tools;
 }
 
 /** Compiles WebAssembly text with wasm-tools (through jco); errors name the file. */

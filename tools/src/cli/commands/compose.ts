@@ -112,10 +112,8 @@ export async function composeFile(opts: ComposeOptions): Promise<Uint8Array> {
   return concatChunks(await composeChunks(opts));
 }
 
-type WasmTools = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
-
 async function printWat(bytes: Uint8Array): Promise<string> {
-  const tools: WasmTools = await import("@bytecodealliance/jco-transpile/wasm-tools");
+  const tools = await (await import("../../util/wasm-tools.ts")).wasmTools();
   try {
     return await tools.print(bytes);
   } catch (e) {

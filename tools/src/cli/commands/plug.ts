@@ -49,7 +49,7 @@ export function register(program: Command): void {
       }
       let data: string | Chunk[] = result.chunks;
       if (o.wat) {
-        const tools = await import("@bytecodealliance/jco-transpile/wasm-tools");
+        const tools = await (await import("../../util/wasm-tools.ts")).wasmTools();
         try {
           data = await tools.print(concatChunks(result.chunks));
         } catch (e) {

@@ -21,7 +21,7 @@ async function readComponentNames(pkg: string, path: string): Promise<GenCompone
     throw new UsageError(`--dep ${pkg}=${path}: cannot read ${path}: ${(e as Error).message}`, "WAC_GENERATE_INPUT_UNREADABLE");
   }
   if (path.endsWith(".wat") && !(bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d)) {
-    const tools = await import("@bytecodealliance/jco-transpile/wasm-tools");
+    const tools = await (await import("../../util/wasm-tools.ts")).wasmTools();
     try {
       bytes = await tools.parse(Buffer.from(bytes).toString("utf8"));
     } catch (e) {

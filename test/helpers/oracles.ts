@@ -1,6 +1,6 @@
 /**
  * The reference tools the differential tests run as oracles (wac, wasm-tools, wasmsign2, wkg,
- * wasmtime, oras, crane, regctl), installed by `.ci/tools` (`pnpm tools`) into
+ * wasmtime, oras, crane, regctl, cue), installed by `.ci/tools` (`pnpm tools`) into
  * `~/.cache/rules_wasm_oci/tools/bin`. Never used by the CLI or the rules.
  *
  *   import { oracle, oraclesMissing } from "../helpers/oracles.ts";
@@ -13,7 +13,8 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export type OracleName = "wac" | "wasm-tools" | "wasmsign2" | "wkg" | "wasmtime" | "oras" | "crane" | "regctl";
+/** `cue` is there for `cue mod registry`, the registry with the referrers API (referrers-registry.ts). */
+export type OracleName = "wac" | "wasm-tools" | "wasmsign2" | "wkg" | "wasmtime" | "oras" | "crane" | "regctl" | "cue";
 
 export const ORACLE_BIN = join(
   process.env["WASM_OCI_TOOLS_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "rules_wasm_oci", "tools"),

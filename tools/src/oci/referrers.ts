@@ -86,6 +86,22 @@ export async function recordReferrer(
 }
 
 /**
+ * A referrers API answer with `"manifests": null` read as the empty list it means: registries
+ * written in Go (cuelabs ociregistry, which `cue mod registry` serves) encode an empty list as a
+ * nil slice. Anything else malformed is left for parseManifest to report.
+ */
+function nullListAsEmpty(body: Buffer): Buffer {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    return body;
+  }
+  if (typeof json !== "object" || json === null || (json as Record<string, unknown>)["manifests"] !== null) return body;
+  return Buffer.from(JSON.stringify({ ...json, manifests: [] }), "utf8");
+}
+
+/**
  * Signature artifacts that refer to `subject`: from the referrers API, else the fallback tag (a
  * registry), or from index.json (a layout). The index is untrusted: every descriptor found is
  * checked again when its manifest is fetched by digest.
@@ -97,7 +113,7 @@ export async function findSignatureReferrers(source: ContentSource, subject: Dig
   if (!(source instanceof RegistrySource)) return { descriptors: [], via: "tag-fallback" };
   const api = await source.client.getReferrers(source.repository, subject);
   if (api !== undefined) {
-    const parsed = parseManifest(api, OCI_INDEX, `referrers of ${source.name}@${subject}`);
+    const parsed = parseManifest(nullListAsEmpty(api), OCI_INDEX, `referrers of ${source.name}@${subject}`);
     if (parsed.kind === "index") {
       const found = signatureReferrers(parsed.index);
       if (found.length > 0) return { descriptors: found, via: "referrers-api" };

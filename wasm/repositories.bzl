@@ -3,8 +3,10 @@
     load("@rules_wasm_oci//wasm:repositories.bzl", "wasm_oci_register_toolchains")
     wasm_oci_register_toolchains()
 
-creates `@wasm_oci_toolchains`, whose toolchain runs the CLI bundle of this checkout
-(`tools/dist/wasm-oci.mjs`, made by `pnpm build`) with the `node` found on the machine.
+creates `@wasm_oci_toolchains`, whose toolchain runs the prebuilt CLI of this module
+(`@rules_wasm_oci//tools:bundle`: tools/dist, made by `pnpm build` in a checkout, shipped in a
+release archive) with the `node` found on the machine. The actions are the same as under bzlmod
+(wasm/private/toolchain.bzl); only node comes from here instead of rules_nodejs.
 """
 
 _BUILD = """\
@@ -12,11 +14,11 @@ load("@rules_wasm_oci//wasm:toolchain.bzl", "wasm_oci_toolchain")
 
 package(default_visibility = ["//visibility:public"])
 
-exports_files(["node", "wasm-oci.mjs"])
+exports_files(["node"])
 
 wasm_oci_toolchain(
     name = "wasm_oci_toolchain",
-    cli = ":wasm-oci.mjs",
+    bundle = "@rules_wasm_oci//tools:bundle",
     node = ":node",
 )
 
@@ -36,7 +38,7 @@ def _find_node(rctx):
         return node
     node = rctx.which("node")
     if node == None:
-        fail("wasm_oci toolchain: no `node` on PATH; install Node.js 20 or set WASM_OCI_NODE=/path/to/node")
+        fail("wasm_oci toolchain: no `node` on PATH; install Node.js 20 or newer, or set WASM_OCI_NODE=/path/to/node")
     return node
 
 def _wasm_oci_toolchain_repo_impl(rctx):
@@ -48,28 +50,18 @@ def _wasm_oci_toolchain_repo_impl(rctx):
     major = version.lstrip("v").split(".")[0]
     if not major.isdigit() or int(major) < 20:
         fail("wasm_oci toolchain: %s is Node.js %s; Node.js 20 or newer is needed" % (node, version))
-
-    # The bundle keeps @bytecodealliance/jco-transpile external; node resolves it from the real
-    # path of the bundle, i.e. from this checkout's node_modules, also inside the sandbox.
-    root = rctx.path(Label("//:package.json")).dirname
-    bundle = root.get_child("tools").get_child("dist").get_child("wasm-oci.mjs")
-    if not bundle.exists:
-        fail("wasm_oci toolchain: %s is missing; run `pnpm install && pnpm build` in %s" % (bundle, root))
-    if not root.get_child("node_modules").get_child("@bytecodealliance").get_child("jco-transpile").exists:
-        fail("wasm_oci toolchain: %s/node_modules has no @bytecodealliance/jco-transpile; run `pnpm install` there" % root)
     rctx.symlink(node, "node")
-    rctx.symlink(bundle, "wasm-oci.mjs")
     rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
     rctx.file("BUILD.bazel", _BUILD)
 
 wasm_oci_toolchain_repository = repository_rule(
     implementation = _wasm_oci_toolchain_repo_impl,
-    doc = "Makes a repository with a wasm-oci toolchain that runs the local CLI bundle with the machine's node.",
+    doc = "Makes a repository with a wasm-oci toolchain that runs the prebuilt CLI with the machine's node.",
     attrs = {
         "node_path": attr.string(doc = "Absolute path of node; default: WASM_OCI_NODE, then `node` on PATH."),
     },
     environ = ["WASM_OCI_NODE", "PATH"],
-    # The bundle is rebuilt outside Bazel (pnpm build); re-check it on every fetch.
+    # The machine's node may change; look it up again on every fetch.
     local = True,
 )
 

@@ -1,15 +1,50 @@
 """Every Bazel-version-specific choice of these rules, in one place.
 
-The rules run on Bazel 4.2.3 (WORKSPACE, no bzlmod) and on Bazel 7/8:
+The rules run on Bazel 8 and 9 with bzlmod (MODULE.bazel; Bazel 7.4+ works too) and on Bazel
+4.2.3 and later with a WORKSPACE:
+- `BZLMOD`: bzlmod is on when labels print in canonical form (`@@repo//...`); every bzlmod
+  Bazel these rules accept (MODULE.bazel `bazel_compatibility`) has what is gated on it;
+- the node binary: under bzlmod the rules_nodejs node toolchain (`node_toolchain_types`), with a
+  WORKSPACE a `node` given to the toolchain by wasm/repositories.bzl;
+- `ctx.actions.run(toolchain = ...)` (automatic execution groups): passed under bzlmod
+  (`action_toolchain_kwargs`); Bazel 4.2.3 does not have the parameter, and the toolchain's files
+  are `tools` of every action either way;
 - no `attr.string_keyed_label_dict` on 4.2.3: macros take {name: label} and pass the rule the
   inverted dict as `attr.label_keyed_string_dict` (`invert_label_dict`);
-- no `ctx.actions.run(toolchain = ...)` on 4.2.3: toolchain files are listed as `tools`;
 - no `RunEnvironmentInfo` on 4.2.3: tests and `bazel run` targets are self-contained scripts;
-- `use_default_shell_env = True` replaces `env` on 4.2.3, and it is the only way `--action_env`
-  reaches an action: network actions use it, hermetic ones set `env`;
+- `use_default_shell_env = True` is the only way `--action_env` reaches an action: network
+  actions use it, with `env` for what the CLI itself needs (Bazel 8+ merges the two; 4.2.3 takes
+  only the default environment), hermetic ones set `env` only;
 - Bazel 4 prints the whole environment of a failed sandboxed action: actions that receive
   credentials run unsandboxed (`no-sandbox`).
 """
+
+BZLMOD = str(Label("//:invalid")).startswith("@@")
+
+def node_toolchain_types():
+    """The `toolchains` entry that resolves rules_nodejs's node for the execution platform.
+
+    Returns:
+        list: empty with a WORKSPACE (node is an attribute there); under bzlmod the optional
+        `@rules_nodejs//nodejs:toolchain_type`, whose toolchains rules_nodejs registers with
+        `exec_compatible_with` their platform.
+    """
+    if not BZLMOD:
+        return []
+    return [config_common.toolchain_type(Label("@rules_nodejs//nodejs:toolchain_type"), mandatory = False)]
+
+def action_toolchain_kwargs(toolchain_type):
+    """`toolchain = ` for ctx.actions.run(_shell) where Bazel has the parameter.
+
+    Args:
+        toolchain_type: the toolchain type whose executable and tools the action uses.
+
+    Returns:
+        dict of keyword arguments.
+    """
+    if BZLMOD:
+        return {"toolchain": toolchain_type}
+    return {}
 
 def invert_label_dict(what, name, d):
     """Turns {key: label} into {label: key} for an `attr.label_keyed_string_dict`.
@@ -29,11 +64,12 @@ def invert_label_dict(what, name, d):
         inverted[label] = key
     return inverted
 
-def network_action_kwargs(cacheable):
+def network_action_kwargs(cacheable, env = {}):
     """ctx.actions.run(_shell) arguments for an action that talks to a registry with credentials.
 
     Args:
         cacheable: False when the result depends on a moving tag.
+        env: variables the CLI needs besides the default shell environment.
 
     Returns:
         dict of keyword arguments.
@@ -42,7 +78,10 @@ def network_action_kwargs(cacheable):
     if not cacheable:
         requirements["no-cache"] = "1"
         requirements["no-remote"] = "1"
-    return {"execution_requirements": requirements, "use_default_shell_env": True}
+    kwargs = {"execution_requirements": requirements, "use_default_shell_env": True}
+    if env:
+        kwargs["env"] = env
+    return kwargs
 
 def hermetic_action_kwargs(env):
     """ctx.actions.run(_shell) arguments for a hermetic, sandboxed action.

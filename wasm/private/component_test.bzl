@@ -6,7 +6,7 @@ load(":toolchain.bzl", "TOOLCHAIN_TYPE", "write_launcher")
 def _wasm_component_test_impl(ctx):
     wasm = component_file(ctx.attr.component)
     script = ctx.actions.declare_file(ctx.label.name + ".test.sh")
-    argv = ["run", wasm.short_path, "--invoke", ctx.attr.invoke]
+    argv = ["run", wasm, "--invoke", ctx.attr.invoke]
     if ctx.attr.expect:
         argv.extend(["--expect", ctx.attr.expect])
     runfiles = write_launcher(ctx, script, argv, extra_runfiles = [wasm])

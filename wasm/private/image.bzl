@@ -2,7 +2,7 @@
 
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmOciImageInfo")
 load(":signing.bzl", "component_file")
-load(":toolchain.bzl", "HERMETIC_ENV", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_tool")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_action_kwargs", "wasm_oci_tool")
 
 def _wasm_component_oci_image_impl(ctx):
     owner = "wasm_component_oci_image %s" % ctx.label
@@ -79,21 +79,19 @@ def _wasm_component_oci_image_impl(ctx):
         inputs.append(signature)
     for k in sorted(annotations.keys()):
         args.add("--annotation", "%s=%s" % (k, annotations[k]))
-    env = dict(HERMETIC_ENV)
-    env.update(tc.env)
 
     # The manifest digest is read back from the layout's index.json (OCI image-layout spec).
     ctx.actions.run_shell(
         command = 'out="$1"; layout="$2"; shift 2; "$@" >&2 || exit $?; ' +
                   'd=$(grep -o \'"digest": *"sha256:[0-9a-f]\\{64\\}"\' "$layout/index.json" | head -n 1 | grep -o \'sha256:[0-9a-f]*\'); ' +
                   '[ -n "$d" ] || { echo "no manifest digest in $layout/index.json" >&2; exit 1; }; printf "%s\\n" "$d" > "$out"',
-        tools = tc.tools + [tc.executable],
+        tools = tc.tools,
         arguments = [digest.path, layout.path, tc.executable.path, args],
         inputs = inputs,
         outputs = [layout, digest],
         mnemonic = "WasmOciImage",
         progress_message = "Packing %s into an OCI image layout for %s" % (src.short_path, owner),
-        env = env,
+        **wasm_oci_action_kwargs(ctx)
     )
     return [
         DefaultInfo(files = depset([layout, digest] + ([signature] if signature else []))),

@@ -1,9 +1,8 @@
 """wasm_component_from_oci: pulls one component, checks its digest, signature and policy."""
 
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
-load(":compat.bzl", "network_action_kwargs")
 load(":policy.bzl", "public_key_file")
-load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_tool")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_action_kwargs", "wasm_oci_tool")
 load(":validate.bzl", "is_host")
 
 def _is_digest(s):
@@ -160,7 +159,7 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
                 "echo \"%s: %s resolved to $d; pin it with: buildozer 'set digest $d' %s\" >&2; ") % (owner, ref, label_for_hint)
     ctx.actions.run_shell(
         command = 'out="$1"; cache="$2"; shift 2; "$@" > "$out"; rc=$?; [ -z "$cache" ] || rm -rf "$cache"; [ "$rc" = 0 ] || exit "$rc"; ' + hint,
-        tools = tc.tools + [tc.executable],
+        tools = tc.tools,
         arguments = [stdout.path, cache, tc.executable.path, args],
         inputs = depset(inputs, transitive = [policy_info.keys] if policy_info else []),
         outputs = [raw, meta, stdout] + ([sig] if sig else []),
@@ -172,7 +171,7 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         ),
         # --action_env carries credentials (names in the registry config) into this action only;
         # unsandboxed, see compat.bzl.
-        **network_action_kwargs(cacheable = bool(digest))
+        **wasm_oci_action_kwargs(ctx, network = True, cacheable = bool(digest))
     )
 
     if verify_key:

@@ -1,70 +1,122 @@
 """The wasm-oci toolchain and the helpers every rule uses to run the CLI.
 
-Two ways to provide the CLI, one provider shape:
-- `cli` + `node`: the esbuild bundle (tools/dist/wasm-oci.mjs) run by a node binary. Used by
-  the legacy WORKSPACE setup (Bazel 4.2.3 and later), where a repository rule finds node.
-- `wasm_oci`: an executable target (the rules_js `js_binary` of tools/BUILD.bazel, bzlmod).
+One action mechanism on every Bazel version: every action runs
+
+    node <execroot-relative path of tools/dist/wasm-oci.mjs> <arguments>
+
+in the execroot, with execroot-relative paths and no change of directory. The bundle and the
+files it loads at run time (tools/dist/**: jco-transpile, the WASI shim) are the toolchain's
+files, declared as `tools` of every action, so nothing outside the declared inputs is read. Only
+where `node` comes from differs:
+- bzlmod (Bazel 7, 8, 9): the rules_nodejs node toolchain
+  (`@rules_nodejs//nodejs:toolchain_type`), resolved for the execution platform of the action
+  (the toolchain below is itself resolved with that platform, and resolves the node toolchain in
+  turn); users pick the Node.js version with rules_nodejs's `node.toolchain()`;
+- WORKSPACE (Bazel 4.2.3 and later): `node` is given explicitly, by the repository rule of
+  wasm/repositories.bzl that finds the machine's node.
+
+The `ToolchainInfo` of `wasm_oci_toolchain` has these fields (rule files use them through
+`run_wasm_oci`, `write_launcher` and `launcher_command`; read them directly only for an action
+those cannot express):
+- `executable`: File, the node binary the actions run.
+- `node`: the same File.
+- `cli`: File, tools/dist/wasm-oci.mjs.
+- `tools`: list of Files every action declares as tools (node and its files, the bundle and its
+  assets).
+- `args_prefix`: list of strings put before the CLI's arguments (`[cli.path]`).
+- `env`: dict of environment variables the CLI needs in actions (empty today; merged into the
+  hermetic environment and passed to network actions).
+- `launch`: list of runfiles paths (`<repository>/<path>`, as `rlocation` takes them) of node and
+  the CLI, for scripts run by `bazel run` and `bazel test`.
+- `runfiles`: runfiles holding node, the CLI and its assets.
+- `toolchain_type`: the toolchain type string to pass as `toolchain =` to actions (Bazel 7+).
+- `label`: the toolchain target.
 """
 
-load(":compat.bzl", "hermetic_action_kwargs", "network_action_kwargs")
+load(":compat.bzl", "action_toolchain_kwargs", "hermetic_action_kwargs", "network_action_kwargs", "node_toolchain_types")
 
 # Resolved here, against this file's own repository: a literal "@rules_wasm_oci//..." string is
 # resolved against the repository of the target using the rule, which fails when these rules are
 # the main repository. Bazel 4.2.3 takes only strings in rule(toolchains = ...), hence str().
 TOOLCHAIN_TYPE = str(Label("//wasm:toolchain_type"))
 
+_NODE_TOOLCHAIN_TYPES = node_toolchain_types()
+
+def _node_from_toolchain(ctx):
+    """The node File of the resolved rules_nodejs toolchain, or None."""
+    if not _NODE_TOOLCHAIN_TYPES:
+        return None
+    tc = ctx.toolchains[_NODE_TOOLCHAIN_TYPES[0]]
+    if tc == None:
+        return None
+    info = tc.nodeinfo
+    node = getattr(info, "node", None)
+    if node == None:
+        files = getattr(info, "tool_files", None) or []
+        node = files[0] if files else None
+    if node == None:
+        fail("wasm_oci_toolchain %s: the resolved rules_nodejs toolchain has no node binary (node_path %s is outside the build); register a downloaded node (rules_nodejs node.toolchain()) or set node on this toolchain" % (ctx.label, getattr(info, "node_path", "")))
+    return node
+
+def runfiles_path(ctx, f):
+    """The path of File `f` under a runfiles tree, as `rlocation` takes it: `<repository>/<path>`.
+
+    Args:
+        ctx: rule context.
+        f: a File in the runfiles.
+
+    Returns:
+        string.
+    """
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return ctx.workspace_name + "/" + f.short_path
+
 def _wasm_oci_toolchain_impl(ctx):
-    if ctx.attr.wasm_oci and (ctx.attr.cli or ctx.attr.node):
-        fail("wasm_oci_toolchain %s: set either wasm_oci, or cli and node, not both" % ctx.label)
-    if ctx.attr.wasm_oci:
-        exe = ctx.executable.wasm_oci
-        files_to_run = ctx.attr.wasm_oci[DefaultInfo].files_to_run
-        runfiles = ctx.attr.wasm_oci[DefaultInfo].default_runfiles
-        return [platform_common.ToolchainInfo(
-            executable = exe,
-            tools = [files_to_run],
-            args_prefix = [],
-            # rules_js binaries find their runfiles relative to BAZEL_BINDIR inside actions.
-            env = {"BAZEL_BINDIR": ctx.bin_dir.path},
-            launch = [exe.short_path],
-            runfiles = runfiles,
-            label = ctx.label,
-        )]
-    if not ctx.attr.cli or not ctx.attr.node:
-        fail("wasm_oci_toolchain %s: needs wasm_oci, or both cli and node" % ctx.label)
-    node = ctx.file.node
-    cli = ctx.file.cli
+    cli = None
+    for f in ctx.files.bundle:
+        if f.basename == "wasm-oci.mjs" and f.dirname.endswith("dist"):
+            cli = f
+    if cli == None:
+        fail("wasm_oci_toolchain %s: bundle has no dist/wasm-oci.mjs; build it with `pnpm install && pnpm build` in the rules_wasm_oci checkout (a release archive ships it)" % ctx.label)
+    node = ctx.file.node or _node_from_toolchain(ctx)
+    if node == None:
+        fail("wasm_oci_toolchain %s: no node: set node, or (bzlmod) depend on rules_nodejs so that its node toolchain resolves for the execution platform" % ctx.label)
+    tools = [node] + ctx.files.bundle
     return [platform_common.ToolchainInfo(
         executable = node,
-        tools = [cli],
+        node = node,
+        cli = cli,
+        tools = tools,
         args_prefix = [cli.path],
         env = {},
-        launch = [node.short_path, cli.short_path],
-        runfiles = ctx.runfiles(files = [node, cli]),
+        launch = [runfiles_path(ctx, node), runfiles_path(ctx, cli)],
+        runfiles = ctx.runfiles(files = tools),
+        toolchain_type = TOOLCHAIN_TYPE,
         label = ctx.label,
     )]
 
 wasm_oci_toolchain = rule(
     implementation = _wasm_oci_toolchain_impl,
-    doc = "Declares how to run the wasm-oci CLI. Register it with `toolchain(toolchain_type = \"@rules_wasm_oci//wasm:toolchain_type\")`.",
+    doc = """Declares how to run the wasm-oci CLI: `node` runs the prebuilt bundle.
+
+Register it with `toolchain(toolchain_type = "@rules_wasm_oci//wasm:toolchain_type")`. Under bzlmod,
+leave `node` unset to use the rules_nodejs node toolchain of the execution platform.""",
     attrs = {
-        "cli": attr.label(
-            allow_single_file = [".mjs", ".js"],
+        "bundle": attr.label(
+            mandatory = True,
+            allow_files = True,
             cfg = "exec",
-            doc = "The bundled CLI (tools/dist/wasm-oci.mjs), run with `node`.",
+            doc = "The prebuilt CLI and its assets: a filegroup of tools/dist/** holding dist/wasm-oci.mjs (`@rules_wasm_oci//tools:bundle`).",
         ),
         "node": attr.label(
             allow_single_file = True,
             executable = True,
             cfg = "exec",
-            doc = "The node binary that runs `cli`.",
-        ),
-        "wasm_oci": attr.label(
-            executable = True,
-            cfg = "exec",
-            doc = "An executable wasm-oci (for example a rules_js js_binary). Exclusive with cli/node.",
+            doc = "The node binary. Default (bzlmod): the rules_nodejs node toolchain resolved for the execution platform.",
         ),
     },
+    toolchains = _NODE_TOOLCHAIN_TYPES,
 )
 
 def wasm_oci_tool(ctx):
@@ -78,8 +130,32 @@ HERMETIC_ENV = {
     "WASM_OCI_LOG": "warn",
 }
 
+def wasm_oci_action_kwargs(ctx, network = False, cacheable = True):
+    """ctx.actions.run(_shell) keyword arguments for an action that runs the CLI.
+
+    For actions a rule builds itself (a shell wrapper around the CLI): the environment, the
+    execution requirements and, where Bazel supports it, `toolchain =`. `run_wasm_oci` uses it.
+
+    Args:
+        ctx: rule context.
+        network: the action talks to a registry.
+        cacheable: False for tag-only pulls (the tag may move).
+
+    Returns:
+        dict of keyword arguments.
+    """
+    tc = wasm_oci_tool(ctx)
+    if network:
+        kwargs = network_action_kwargs(cacheable, tc.env)
+    else:
+        env = dict(HERMETIC_ENV)
+        env.update(tc.env)
+        kwargs = hermetic_action_kwargs(env)
+    kwargs.update(action_toolchain_kwargs(TOOLCHAIN_TYPE))
+    return kwargs
+
 def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, network = False, cacheable = True, stdout = None, copy = None):
-    """Runs `wasm-oci <arguments>` as an action.
+    """Runs `node wasm-oci.mjs <arguments>` as an action, in the execroot.
 
     Hermetic actions get a fixed environment and run sandboxed. Network actions (pulls) are
     tagged `requires-network` and get the user's `--action_env` variables, which is the only
@@ -101,12 +177,7 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
     tc = wasm_oci_tool(ctx)
     args = ctx.actions.args()
     args.add_all(tc.args_prefix)
-    if network:
-        kwargs = network_action_kwargs(cacheable)
-    else:
-        env = dict(HERMETIC_ENV)
-        env.update(tc.env)
-        kwargs = hermetic_action_kwargs(env)
+    kwargs = wasm_oci_action_kwargs(ctx, network = network, cacheable = cacheable)
     if stdout == None and copy == None:
         ctx.actions.run(
             executable = tc.executable,
@@ -126,7 +197,7 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
     pre.add(tc.executable.path)
     ctx.actions.run_shell(
         command = 'out="$1"; src="$2"; dst="$3"; shift 3; "$@" > "$out" || exit $?; if [ -n "$dst" ]; then cp "$src" "$dst"; chmod u+w "$dst"; fi',
-        tools = tc.tools + [tc.executable],
+        tools = tc.tools,
         arguments = [pre, args] + arguments,
         inputs = inputs,
         outputs = outputs,
@@ -138,34 +209,79 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
 def shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
+# Finds the runfiles tree of the script (`bazel run`, `bazel test`, or a script started by hand
+# from bazel-bin) as $R, whatever repository the target and the toolchain live in, and changes
+# into the main repository's folder of it when it has one, so that short paths of the main
+# repository resolve as they do for `bazel run`.
+RUNFILES_PROLOGUE = """\
+if [ -n "${{RUNFILES_DIR:-}}" ] && [ -d "$RUNFILES_DIR" ]; then
+  R="$RUNFILES_DIR"
+elif [ -n "${{TEST_SRCDIR:-}}" ] && [ -d "$TEST_SRCDIR" ]; then
+  R="$TEST_SRCDIR"
+elif [ -d "$0.runfiles" ]; then
+  R="$0.runfiles"
+else
+  case "$PWD" in
+    *.runfiles/*) R="${{PWD%.runfiles/*}}.runfiles" ;;
+    *.runfiles) R="$PWD" ;;
+    *) echo "{label}: cannot find the runfiles of $0 (set RUNFILES_DIR)" >&2; exit 2 ;;
+  esac
+fi
+case "$R" in /*) ;; *) R="$PWD/$R" ;; esac
+if [ -d "$R/{ws}" ]; then cd "$R/{ws}"; fi
+"""
+
+def runfiles_prologue(ctx):
+    """The shell text that sets $R to the runfiles root (see RUNFILES_PROLOGUE).
+
+    Args:
+        ctx: rule context.
+
+    Returns:
+        string.
+    """
+    return RUNFILES_PROLOGUE.format(label = str(ctx.label), ws = ctx.workspace_name)
+
+def launcher_command(ctx):
+    """Shell words that start the CLI from a script whose prologue set $R.
+
+    Args:
+        ctx: rule context.
+
+    Returns:
+        string, e.g. `"$R"/'nodejs_linux_amd64/bin/nodejs/bin/node' "$R"/'_main/tools/dist/wasm-oci.mjs'`.
+    """
+    return " ".join(['"$R"/' + shell_quote(p) for p in wasm_oci_tool(ctx).launch])
+
 def write_launcher(ctx, output, argv, extra_runfiles = []):
     """Writes an executable shell script that runs `wasm-oci argv... "$@"` from runfiles.
 
     Args:
         ctx: rule context.
         output: the script File.
-        argv: literal arguments (runfiles-relative paths already resolved by the caller).
+        argv: arguments: a File becomes its path in the runfiles (found wherever the runfiles
+            are), a string is passed as it is.
         extra_runfiles: Files the arguments name.
 
     Returns:
         The runfiles the script needs.
     """
     tc = wasm_oci_tool(ctx)
-    launch = " ".join([shell_quote(p) for p in tc.launch])
+    words = []
+    for a in argv:
+        if type(a) == "string":
+            words.append(shell_quote(a))
+        else:
+            words.append('"$R"/' + shell_quote(runfiles_path(ctx, a)))
     script = """#!/bin/sh
 # Generated by rules_wasm_oci for {label}.
 set -eu
-if [ -n "${{RUNFILES_DIR:-}}" ] && [ -d "$RUNFILES_DIR/{ws}" ]; then
-  cd "$RUNFILES_DIR/{ws}"
-elif [ -d "$0.runfiles/{ws}" ]; then
-  cd "$0.runfiles/{ws}"
-fi
-exec {launch} {argv} "$@"
+{prologue}exec {launch} {argv} "$@"
 """.format(
         label = str(ctx.label),
-        ws = ctx.workspace_name,
-        launch = launch,
-        argv = " ".join([shell_quote(a) for a in argv]),
+        prologue = runfiles_prologue(ctx),
+        launch = launcher_command(ctx),
+        argv = " ".join(words),
     )
     ctx.actions.write(output = output, content = script, is_executable = True)
     return tc.runfiles.merge(ctx.runfiles(files = extra_runfiles))

@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { WasmOciError } from "../util/errors.ts";
 import { jcoWasmToolsUrl, warmWasmTools } from "../util/wasm-tools.ts";
 import { Reader, Writer } from "../component/binary.ts";
+import { wasmToolsUrl } from "../util/jco-assets.ts";
 
 export class ValidationError extends WasmOciError {
   constructor(message: string) {
@@ -17,7 +18,7 @@ export class ValidationError extends WasmOciError {
 }
 
 // The worker body is plain JavaScript: it imports jco-transpile by the URL the parent resolved
-// (the bundle keeps jco external, so resolution must happen where node_modules is visible).
+// (util/jco-assets.ts: beside the bundle, or in node_modules when run from sources).
 // It starts loading wasm-tools at once and serves one job, so a panic in that job cannot reach
 // a later one.
 const WORKER_SOURCE = `
@@ -36,7 +37,7 @@ parentPort.once("message", async (job) => {
 `;
 
 function spawnValidator(): Worker {
-  return new Worker(WORKER_SOURCE, { eval: true, workerData: { url: jcoWasmToolsUrl() } });
+  return new Worker(WORKER_SOURCE, { eval: true, workerData: { url: wasmToolsUrl() } });
 }
 
 /** A worker started ahead of its job by prestartValidator(), not yet given one. */

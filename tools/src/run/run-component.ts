@@ -1,27 +1,15 @@
-import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { UsageError, WasmOciError, errorMessage } from "../util/errors.ts";
+import { preview2ShimDir } from "../util/jco-assets.ts";
 import { jsName, type InvokeExpr } from "./invoke-expr.ts";
 import { toJsonValue } from "./json-value.ts";
 
+// The transpiled code imports the WASI shim by package name: the folder it is written to gets a
+// node_modules link to the shim (util/jco-assets.ts finds it).
 const SHIM = "@bytecodealliance/preview2-shim";
-
-/**
- * The transpiled code imports the WASI shim by package name. It lives next to jco-transpile (it is
- * one of its dependencies), not next to the temp folder, so the folder gets a node_modules link.
- */
-async function shimPackageDir(): Promise<string> {
-  const jcoEntry = fileURLToPath(import.meta.resolve("@bytecodealliance/jco-transpile"));
-  const req = createRequire(await realpath(jcoEntry));
-  let dir = dirname(req.resolve(SHIM));
-  for (let i = 0; i < 10 && !existsSync(join(dir, "package.json")); i++) dir = dirname(dir);
-  if (!existsSync(join(dir, "package.json"))) throw new WasmOciError("SHIM_NOT_FOUND", `cannot find ${SHIM} next to @bytecodealliance/jco-transpile`);
-  return dir;
-}
 
 function tempRoot(): string {
   // Under `bazel test` only TEST_TMPDIR is guaranteed writable.
@@ -78,7 +66,7 @@ export async function runComponent(componentPath: string, expr: InvokeExpr): Pro
     // The generated code uses top-level await: it must load as an ES module.
     await writeFile(join(dir, "package.json"), '{"type":"module"}\n');
     await mkdir(join(dir, "node_modules", "@bytecodealliance"), { recursive: true });
-    await symlink(await shimPackageDir(), join(dir, "node_modules", SHIM), "dir");
+    await symlink(await preview2ShimDir(), join(dir, "node_modules", SHIM), "dir");
     let mod: Record<string, unknown>;
     try {
       mod = (await import(pathToFileURL(join(dir, "component.js")).href)) as Record<string, unknown>;

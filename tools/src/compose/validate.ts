@@ -8,7 +8,6 @@ import { Worker } from "node:worker_threads";
 import { WasmOciError } from "../util/errors.ts";
 import { jcoWasmToolsUrl, warmWasmTools } from "../util/wasm-tools.ts";
 import { Reader, Writer } from "../component/binary.ts";
-import { wasmToolsUrl } from "../util/jco-assets.ts";
 
 export class ValidationError extends WasmOciError {
   constructor(message: string) {
@@ -37,7 +36,7 @@ parentPort.once("message", async (job) => {
 `;
 
 function spawnValidator(): Worker {
-  return new Worker(WORKER_SOURCE, { eval: true, workerData: { url: wasmToolsUrl() } });
+  return new Worker(WORKER_SOURCE, { eval: true, workerData: { url: jcoWasmToolsUrl() } });
 }
 
 /** A worker started ahead of its job by prestartValidator(), not yet given one. */

@@ -8,9 +8,8 @@
  * that panics cannot change what a later request gets. Jobs run one at a time on that thread, so a
  * panic never takes a queued job of another request with it.
  */
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { wasmToolsUrl } from "./jco-assets.ts";
 
 export type WasmToolsModule = typeof import("@bytecodealliance/jco-transpile/wasm-tools");
 export type WasmToolsOp = "parse" | "print" | "componentWit" | "componentNew" | "componentEmbed";
@@ -24,12 +23,13 @@ export type WasmTools = Pick<WasmToolsModule, WasmToolsOp>;
  */
 const ABORT_MARK = process.env["WASM_OCI_TEST_WASM_TOOLS_ABORT"];
 
+/** URL of jco-transpile's wasm-tools module: beside the bundle, or in node_modules from sources. */
 export function jcoWasmToolsUrl(): string {
-  // createRequire works both bundled and under test transforms (import.meta.resolve does not).
-  return pathToFileURL(createRequire(import.meta.url).resolve("@bytecodealliance/jco-transpile/wasm-tools")).href;
+  return wasmToolsUrl();
 }
 
-// Plain JavaScript, run with `eval`: the bundle keeps jco external, so the parent resolves its URL.
+// Plain JavaScript, run with `eval`: jco is not part of the bundle's code (it loads its wasm files
+// relative to itself), so the parent resolves its URL.
 const HOST_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const ready = import(workerData.url);

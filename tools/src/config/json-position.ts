@@ -111,3 +111,28 @@ export function lineColumn(text: string, offset: number): string {
   const col = offset - before.lastIndexOf("\n");
   return `${line}:${col}`;
 }
+
+/**
+ * Offset of the first `[` or `{` nested deeper than `maxDepth`, or undefined. JSON.parse itself
+ * copes with any depth, but every recursive walk over the result (validation, secret search)
+ * would overflow the stack: deep documents are refused before they are parsed. One linear scan;
+ * brackets inside strings do not count.
+ */
+export function jsonDepthExceeded(text: string, maxDepth: number): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
+}
+
+/** Nesting a user's JSON file may have: configs and policies need fewer than ten levels. */
+export const MAX_JSON_DEPTH = 64;

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import * as z from "zod";
 import { UsageError, errorMessage } from "../util/errors.ts";
 import { isValidRegistryHost, normalizeRegistryHost, registryHostProblem } from "../oci/reference.ts";
-import { jsonErrorOffset, lineColumn } from "./json-position.ts";
+import { jsonDepthExceeded, jsonErrorOffset, lineColumn, MAX_JSON_DEPTH } from "./json-position.ts";
 
 const envVarName = z
   .string()
@@ -206,6 +206,9 @@ interface SecretHit {
 
 function findInlineSecrets(value: unknown, path: Array<string | number> = []): SecretHit[] {
   const hits: SecretHit[] = [];
+  if (path.length > MAX_JSON_DEPTH) {
+    throw new UsageError(`registry config: ${formatFieldPath(path.slice(0, 3))}...: nested deeper than ${MAX_JSON_DEPTH} levels`, "CONFIG_TOO_DEEP");
+  }
   if (Array.isArray(value)) {
     value.forEach((v, i) => hits.push(...findInlineSecrets(v, [...path, i])));
   } else if (value !== null && typeof value === "object") {
@@ -269,6 +272,10 @@ export async function loadRegistryConfig(path: string): Promise<RegistryConfig> 
     throw new UsageError(`cannot read registry config ${path}: ${errorMessage(e)}`, "CONFIG_UNREADABLE");
   }
   if (text.startsWith("\uFEFF")) text = text.slice(1);
+  const deep = jsonDepthExceeded(text, MAX_JSON_DEPTH);
+  if (deep !== undefined) {
+    throw new UsageError(`${path}: nested deeper than ${MAX_JSON_DEPTH} levels at line:column ${lineColumn(text, deep)}`, "CONFIG_TOO_DEEP");
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import * as z from "zod";
 import { errorMessage } from "../util/errors.ts";
-import { jsonErrorOffset, lineColumn } from "../config/json-position.ts";
+import { jsonDepthExceeded, jsonErrorOffset, lineColumn, MAX_JSON_DEPTH } from "../config/json-position.ts";
 import { registerSecret } from "../util/log.ts";
 import { DOCKER_HUB_REGISTRY, normalizeRegistryHost } from "./reference.ts";
 import type { Credential } from "./types.ts";
@@ -62,6 +62,10 @@ export async function readDockerConfig(path: string): Promise<DockerConfigRead> 
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return { status: "absent", path };
     return { status: "invalid", path, error: `cannot read: ${errorMessage(e)}` };
+  }
+  const deep = jsonDepthExceeded(text, MAX_JSON_DEPTH);
+  if (deep !== undefined) {
+    return { status: "invalid", path, error: `nested deeper than ${MAX_JSON_DEPTH} levels at line:column ${lineColumn(text, deep)}` };
   }
   let raw: unknown;
   try {

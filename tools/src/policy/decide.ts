@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UsageError } from "../util/errors.ts";
 import { loadPublicKeys, readSignatureFile, SignFormatError, verifyBytes, type PublicKey } from "../sign/index.ts";
+import { jsonDepthExceeded, lineColumn, MAX_JSON_DEPTH } from "../config/json-position.ts";
 import { mostSpecificMatch } from "./glob.ts";
 import { fieldPath, SecurityPolicySchema, type SecurityPolicy, type Signing } from "./schema.ts";
 
@@ -175,6 +176,10 @@ export async function loadPolicy(path: string): Promise<{ policy: SecurityPolicy
 }
 
 export function parsePolicy(text: string, what = "policy"): SecurityPolicy {
+  const deep = jsonDepthExceeded(text, MAX_JSON_DEPTH);
+  if (deep !== undefined) {
+    throw new UsageError(`${what}: nested deeper than ${MAX_JSON_DEPTH} levels at line:column ${lineColumn(text, deep)}`, "POLICY_INVALID");
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -16,6 +16,7 @@ const S = {
   helperGood: "helper-good-secret-1111",
   helperToken: "helper-refresh-token-2222",
   helperStore: "store-secret-3333",
+  helperLeak: "helper-stderr-token-4444",
   authB64Pass: "b64-password-4444",
   plainPass: "plain-password-5555",
   identity: "identity-token-6666",
@@ -84,6 +85,8 @@ case "$url" in
 esac`,
   );
   await script("fail", `cat >/dev/null; echo "backend exploded" >&2; exit 3`);
+  // A failing helper that prints its token to stderr (redaction cannot know this value).
+  await script("leaky", `cat >/dev/null; echo "refresh failed for token ${S.helperLeak}" >&2; exit 2`);
   await script("garbage", `cat >/dev/null; echo "Secret: ${S.helperGood} (not json)"`);
   await script("slow", `sleep 20`);
 });
@@ -212,7 +215,7 @@ describe("docker config discovery", () => {
     });
     const a = remember(await resolveCredential("a.example.com", undefined, opts));
     expect(a.credential).toEqual({ kind: "basic", username: "fallback", password: S.plainPass });
-    expect(a.tried).toContain(`docker-credential-fail (credHelpers["a.example.com"] in ${cfg}): docker-credential-fail: failed (exit code 3): backend exploded`);
+    expect(a.tried).toContain(`docker-credential-fail (credHelpers["a.example.com"] in ${cfg}): docker-credential-fail: failed (exit code 3); its stderr (17 bytes) is not shown because it may hold a credential: run \`docker-credential-fail get\` by hand to read it`);
     const b = remember(await resolveCredential("b.example.com", undefined, opts));
     expect(b.credential).toBeUndefined();
     expect(b.tried.join("\n")).toMatch(/docker-credential-missing-helper was not found on PATH/);
@@ -316,9 +319,19 @@ describe("configured sources", () => {
     const r = remember(await resolveCredential("localhost:5000", ok, opts));
     expect(r.credential).toEqual({ kind: "basic", username: "gooduser", password: S.helperGood });
     expect(r.source).toBe("docker-credential-good");
-    await expectUnavailable(resolveCredential("reg.example.com", config({ type: "credential_helper", helper: "fail" }), opts), /failed \(exit code 3\): backend exploded/);
+    await expectUnavailable(resolveCredential("reg.example.com", config({ type: "credential_helper", helper: "fail" }), opts), /docker-credential-fail: failed \(exit code 3\); its stderr \(17 bytes\) is not shown/);
     await expectUnavailable(resolveCredential("reg.example.com", config({ type: "credential_helper", helper: "good" }), opts), /has no credentials for reg.example.com/);
     await expectUnavailable(resolveCredential("reg.example.com", config({ type: "credential_helper", helper: "absent" }), opts), /was not found on PATH/);
+  });
+
+  it("a failing helper's stderr is never echoed (it may hold its token): the error names the helper and its exit code", async () => {
+    const { opts } = await freshEnv();
+    const err = await expectUnavailable(
+      resolveCredential("reg.example.com", config({ type: "credential_helper", helper: "leaky" }), opts),
+      /docker-credential-leaky: failed \(exit code 2\); its stderr \(\d+ bytes\) is not shown/,
+    );
+    expect(err.message).not.toContain(S.helperLeak);
+    expect(err.message).not.toContain("refresh failed");
   });
 
   it("docker: discovery only (no wkg env), and a broken helper is an error", async () => {
@@ -328,7 +341,7 @@ describe("configured sources", () => {
     expect(r.credential).toEqual({ kind: "basic", username: "d", password: S.plainPass });
     expect(r.tried).toEqual([`docker config ${home}/.docker/config.json auths["reg.example.com"] (username/password)`]);
     await writeJson(join(home, ".docker/config.json"), { credHelpers: { "reg.example.com": "fail" } });
-    await expectUnavailable(resolveCredential("reg.example.com", config({ type: "docker" }), opts), /backend exploded/);
+    await expectUnavailable(resolveCredential("reg.example.com", config({ type: "docker" }), opts), /docker-credential-fail: failed \(exit code 3\); its stderr/);
   });
 
   it("none: anonymous even when discovery would find something", async () => {

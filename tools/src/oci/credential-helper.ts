@@ -1,13 +1,14 @@
 /**
  * Runs Docker credential helpers (`docker-credential-<name> get`, server URL on stdin, JSON
  * `{ServerURL, Username, Secret}` on stdout). Helpers are arbitrary programs: bounded by a
- * timeout, their stdout is never echoed (it holds the secret), and their stderr only after
- * redaction and truncation.
+ * timeout; neither their stdout (it holds the secret) nor their stderr (a failing helper may
+ * print its token there, which redaction cannot know) is ever echoed: an error names the helper
+ * and its exit status only.
  */
 import { spawn } from "node:child_process";
 import * as z from "zod";
 import { WasmOciError } from "../util/errors.ts";
-import { redact, registerSecret } from "../util/log.ts";
+import { registerSecret } from "../util/log.ts";
 
 export const DEFAULT_HELPER_TIMEOUT_MS = 30_000;
 const MAX_OUTPUT = 1 << 20;
@@ -49,9 +50,10 @@ function isNotFound(output: string): boolean {
   return /credentials not found/i.test(output);
 }
 
-function excerpt(text: string): string {
-  const oneLine = redact(text).trim().replace(/\s+/g, " ");
-  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}...` : oneLine;
+/** What a failure says about the helper's stderr: its size, never its text. */
+function stderrNote(helper: string, stderr: string, total: number): string {
+  if (stderr.trim() === "") return "";
+  return `; its stderr (${total} bytes) is not shown because it may hold a credential: run \`docker-credential-${helper} get\` by hand to read it`;
 }
 
 /**
@@ -62,11 +64,12 @@ function excerpt(text: string): string {
 export async function runCredentialHelper(helper: string, serverUrl: string, options: HelperOptions = {}): Promise<HelperCredential | undefined> {
   const exe = helperExecutable(helper);
   const timeoutMs = options.timeoutMs ?? DEFAULT_HELPER_TIMEOUT_MS;
-  const { code, signal, stdout, stderr, spawnError, timedOut } = await new Promise<{
+  const { code, signal, stdout, stderr, stderrBytes, spawnError, timedOut } = await new Promise<{
     code: number | null;
     signal: NodeJS.Signals | null;
     stdout: string;
     stderr: string;
+    stderrBytes: number;
     spawnError?: NodeJS.ErrnoException;
     timedOut: boolean;
   }>((resolve) => {
@@ -94,7 +97,7 @@ export async function runCredentialHelper(helper: string, serverUrl: string, opt
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ...r, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), timedOut });
+      resolve({ ...r, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), stderrBytes: errLen, timedOut });
     };
     child.stdout.on("data", (d: Buffer) => {
       if (outLen < MAX_OUTPUT) out.push(d);
@@ -119,8 +122,7 @@ export async function runCredentialHelper(helper: string, serverUrl: string, opt
   if (code !== 0) {
     if (isNotFound(stdout) || isNotFound(stderr)) return undefined;
     const why = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
-    const detail = excerpt(stderr);
-    throw new CredentialHelperError(helper, `failed (${why})${detail ? `: ${detail}` : ""}`);
+    throw new CredentialHelperError(helper, `failed (${why})${stderrNote(helper, stderr, stderrBytes)}`);
   }
   let parsed: unknown;
   try {

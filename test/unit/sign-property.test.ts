@@ -78,7 +78,7 @@ describe("sign/verify properties", () => {
       }),
       { numRuns: 40 },
     );
-    expect((await readdir(dir)).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.includes(".wasm-oci-tmp-"))).toEqual([]);
   });
 
   it("split modules verify fully and partially after signing", async () => {

@@ -36,6 +36,13 @@ export function reportFailure(e: unknown): number {
     return e.exitCode;
   }
   const err = e instanceof Error ? e : new Error(String(e));
+  const errno = (err as NodeJS.ErrnoException).code;
+  if (typeof errno === "string" && /^E[A-Z]+$/.test(errno) && (err as NodeJS.ErrnoException).syscall !== undefined) {
+    // A file-system failure no command turned into a typed error: the message names the path;
+    // a stack trace would tell the user nothing more.
+    log.error(`${redact(err.message)} [${errno === "ENOSPC" || errno === "EDQUOT" ? "DISK_FULL" : "IO_ERROR"}]`);
+    return 1;
+  }
   log.error(redact(err.stack ?? err.message));
   return 1;
 }

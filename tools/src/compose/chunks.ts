@@ -164,9 +164,8 @@ export async function writeChunksAtomic(
   observe?: (piece: Uint8Array) => void,
   beforeCommit?: () => Promise<void>,
 ): Promise<void> {
-  const { tempPathFor } = await import("../util/atomic-write.ts");
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempPathFor(path);
+  const { asWriteError, tempBeside } = await import("../util/atomic-write.ts");
+  const tmp = await tempBeside(path);
   let fd: number | undefined = openSync(tmp, "w");
   try {
     for (const p of pieces(chunks)) {
@@ -185,7 +184,7 @@ export async function writeChunksAtomic(
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     await rm(tmp, { force: true });
-    throw e;
+    throw asWriteError(e, path);
   }
 }
 

@@ -10,7 +10,7 @@ import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from "node:fs/
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
-import { tempPathFor } from "../util/atomic-write.ts";
+import { tempBeside } from "../util/atomic-write.ts";
 import type { Digest } from "../util/digest.ts";
 import { errorMessage } from "../util/errors.ts";
 import { log } from "../util/log.ts";
@@ -102,13 +102,13 @@ export class BlobCache {
 
   private async store(digest: Digest, write: (tmp: string) => Promise<void>): Promise<void> {
     const target = this.path(digest);
-    const tmp = tempPathFor(target);
+    let tmp: string | undefined;
     try {
-      await mkdir(dirname(target), { recursive: true });
+      tmp = await tempBeside(target);
       await write(tmp);
       await rename(tmp, target);
     } catch (e) {
-      await rm(tmp, { force: true }).catch(() => undefined);
+      if (tmp !== undefined) await rm(tmp, { force: true }).catch(() => undefined);
       log.warn(`could not store ${digest} in the cache ${this.dir}: ${errorMessage(e)}`);
     }
   }

@@ -8,7 +8,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { openAtomic } from "../util/atomic-write.ts";
+import { asWriteError, openAtomic } from "../util/atomic-write.ts";
 
 interface Entry {
   path: string;
@@ -38,9 +38,14 @@ export async function writeLayoutTar(layoutDir: string, outFile: string, mtime: 
   await walk(layoutDir, layoutDir, entries);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out = await openAtomic(outFile);
+  // Observed at once: a write failure (ENOSPC) rejects the pipeline while entries are still being
+  // added, and an unobserved rejection would end the process before the temp file is removed.
+  let failure: unknown;
   try {
     const pack = tar.pack();
-    const done = pipeline(pack, out.stream, { end: false });
+    const done = pipeline(pack, out.stream, { end: false }).catch((e: unknown) => {
+      failure ??= e;
+    });
     for (const e of entries) {
       const headerFields = {
         name: e.name,
@@ -59,9 +64,11 @@ export async function writeLayoutTar(layoutDir: string, outFile: string, mtime: 
     }
     pack.finalize();
     await done;
+    if (failure !== undefined) throw failure;
     await out.commit();
   } catch (err) {
     await out.abort();
-    throw err;
+    // The write failure is the cause; an entry's "premature close" is only its consequence.
+    throw asWriteError(failure ?? out.failure ?? err, outFile);
   }
 }

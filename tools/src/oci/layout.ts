@@ -3,7 +3,7 @@
  * `blobs/sha256/<hex>`, tags as `org.opencontainers.image.ref.name` annotations. Written
  * deterministically so the same image gives the same bytes.
  */
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError, WasmOciError } from "../util/errors.ts";
 import { replaceDirAtomic, writeFileAtomic } from "../util/atomic-write.ts";
@@ -170,23 +170,49 @@ export async function addImageToLayout(dir: string, image: ImageArtifacts, tags:
     existing = (await readLayoutIndex(dir)).manifests as Descriptor[];
   } catch (e) {
     if (e instanceof WasmOciError) throw e;
-  }
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, "oci-layout"), OCI_LAYOUT_CONTENT);
-  await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
-  for (const a of [image, ...signatures]) {
-    for (const b of [a.config, ...a.layers]) {
-      if (!(await layoutHasBlob(dir, b.descriptor.digest))) await writeFileAtomic(layoutBlobPath(dir, b.descriptor.digest), b.bytes);
+    // No layout yet: build it whole beside the target, so a failure (a full disk) leaves no
+    // empty or partial layout behind.
+    if (await isAbsentOrEmpty(dir)) {
+      await writeImageLayout(dir, image, tags, signatures);
+      return;
     }
-    await writeFileAtomic(layoutBlobPath(dir, a.manifestDigest), a.manifestBytes);
   }
-  const added = indexEntries(image, tags);
-  const tagSet = new Set(tags);
-  const kept = existing.filter((m) => {
-    const t = refName(m);
-    if (t !== undefined) return !tagSet.has(t);
-    return !(tags.length === 0 && m.digest === image.manifestDigest);
-  });
-  const sigDigests = new Set(signatures.map((a) => a.manifestDigest));
-  await writeFileAtomic(join(dir, "index.json"), indexBytes([...kept.filter((m) => !sigDigests.has(m.digest)), ...added, ...signatureEntries(signatures)]));
+  // An existing layout: new blobs first, index.json last (atomically). On failure the blobs this
+  // call added are removed again, so the layout is exactly as it was.
+  const added: string[] = [];
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, "oci-layout"), OCI_LAYOUT_CONTENT);
+    await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
+    const put = async (digest: Digest, bytes: Uint8Array): Promise<void> => {
+      if (await layoutHasBlob(dir, digest)) return;
+      const path = layoutBlobPath(dir, digest);
+      await writeFileAtomic(path, bytes);
+      added.push(path);
+    };
+    for (const a of [image, ...signatures]) {
+      for (const b of [a.config, ...a.layers]) await put(b.descriptor.digest, b.bytes);
+      await put(a.manifestDigest, a.manifestBytes);
+    }
+    const newEntries = indexEntries(image, tags);
+    const tagSet = new Set(tags);
+    const kept = existing.filter((m) => {
+      const t = refName(m);
+      if (t !== undefined) return !tagSet.has(t);
+      return !(tags.length === 0 && m.digest === image.manifestDigest);
+    });
+    const sigDigests = new Set(signatures.map((a) => a.manifestDigest));
+    await writeFileAtomic(join(dir, "index.json"), indexBytes([...kept.filter((m) => !sigDigests.has(m.digest)), ...newEntries, ...signatureEntries(signatures)]));
+  } catch (e) {
+    for (const path of added) await rm(path, { force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function isAbsentOrEmpty(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
 }

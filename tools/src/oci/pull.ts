@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { openAtomic, writeFileAtomic, type AtomicFile } from "../util/atomic-write.ts";
+import { asWriteError, openAtomic, writeFileAtomic, type AtomicFile } from "../util/atomic-write.ts";
 import { DigestMismatchError, UsageError, WasmOciError, errorMessage } from "../util/errors.ts";
 import { DigestVerifier, type Digest } from "../util/digest.ts";
 import { log } from "../util/log.ts";
@@ -114,6 +114,8 @@ function isContentError(e: unknown): boolean {
     "NO_WASM_MANIFEST",
     "MANIFEST_TOO_LARGE",
     "IO_ERROR",
+    "DISK_FULL",
+    "WRITE_FAILED",
     "POLICY_DENIED",
     "NO_SIGNATURE",
     "BAD_SIGNATURE_ARTIFACT",
@@ -190,7 +192,11 @@ export class Puller {
   /** A small blob (the config), verified and cached. */
   async smallBlob(desc: Descriptor): Promise<Buffer> {
     const cached = await this.cache.readBytes(desc.digest);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      // The digest matched, but a descriptor whose size lies is refused as it is from the network.
+      if (cached.length !== desc.size) throw sizeMismatch(desc, this.source.name, cached.length);
+      return cached;
+    }
     if (desc.size > MAX_MANIFEST_BYTES) {
       throw new WasmOciError("CONFIG_TOO_LARGE", `config ${desc.digest} of ${this.source.name} is ${desc.size} bytes; at most 4 MiB is read`);
     }
@@ -222,7 +228,11 @@ export class Puller {
   async layerToFile(desc: Descriptor, output: string, beforeRename?: (tempPath: string) => Promise<void>): Promise<void> {
     const fromCache = await openOutput(output, beforeRename);
     try {
-      if (await this.cache.copyTo(desc.digest, fromCache.stream)) {
+      let copied = 0;
+      if (await this.cache.copyTo(desc.digest, fromCache.stream, (n) => (copied += n))) {
+        // An entry with the right digest but another size than the descriptor's: the descriptor
+        // lies, exactly as when the registry sends those bytes (and metadata must not record it).
+        if (copied !== desc.size) throw sizeMismatch(desc, this.source.name, copied);
         await fromCache.commit();
         log.debug(`layer ${desc.digest} from cache`);
         return;
@@ -336,6 +346,9 @@ async function openOutput(path: string, beforeRename?: (tempPath: string) => Pro
   return {
     tempPath: file.tempPath,
     stream: file.stream,
+    get failure() {
+      return failure;
+    },
     async commit() {
       if (failure === undefined) {
         // end()'s callback runs once every queued write has landed (or with the write's error).
@@ -374,14 +387,9 @@ function sourcesFor(settings: OciSettings, ref: Reference): ContentSource[] {
   return pullEndpoints(settings, ref.registry).map((c) => new RegistrySource(c, ref.repository));
 }
 
-/** File-system failures (unwritable output, a directory in the way) become one clear error. */
+/** File-system failures (a full disk, an unwritable output, a directory in the way) become one typed error. */
 function asIoError(e: unknown, output: string): unknown {
-  if (e instanceof WasmOciError) return e;
-  const code = (e as { code?: unknown }).code;
-  if (typeof code === "string" && /^E[A-Z]+$/.test(code) && (e as { syscall?: unknown }).syscall !== undefined) {
-    return new WasmOciError("IO_ERROR", `cannot write ${output}: ${errorMessage(e)}`, { cause: e });
-  }
-  return e;
+  return asWriteError(e, output);
 }
 
 export async function pull(opts: PullOptions): Promise<PullResult> {

@@ -1,6 +1,6 @@
 import { chmod, open, readFile, rename, rm, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { tempPathFor } from "../util/atomic-write.ts";
+import { asWriteError, tempBeside } from "../util/atomic-write.ts";
 import { UsageError } from "../util/errors.ts";
 import { SignFormatError } from "./errors.ts";
 import {
@@ -89,8 +89,7 @@ export async function loadSecretKey(path: string, format: KeyFormat, what = "sec
 
 /** Writes a file atomically with the given mode from the start (secret keys must never be world-readable). */
 async function writeWithMode(target: string, data: Uint8Array | string, mode: number): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = tempPathFor(target);
+  const tmp = await tempBeside(target);
   try {
     const fh = await open(tmp, "wx", mode);
     try {
@@ -102,7 +101,7 @@ async function writeWithMode(target: string, data: Uint8Array | string, mode: nu
     await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    throw asWriteError(e, target);
   }
 }
 

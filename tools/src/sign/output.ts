@@ -1,6 +1,6 @@
 import { open, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import { tempPathFor } from "../util/atomic-write.ts";
+import { asWriteError, tempBeside } from "../util/atomic-write.ts";
 import { customSection, PieceStreamer, sectionPieces, type Piece, type SectionInfo } from "./sections.ts";
 import type { ByteSource } from "./source.ts";
 
@@ -119,8 +119,7 @@ export class PendingOutputs {
   }
 
   private async reserve(target: string): Promise<string> {
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = tempPathFor(target);
+    const tmp = await tempBeside(target);
     this.temps.push({ tmp, target });
     return tmp;
   }
@@ -145,8 +144,9 @@ export class PendingOutputs {
       await out.commit();
       return r;
     } catch (e) {
+      const targets = out.temps.map((t) => t.target).join(", ");
       await out.abort();
-      throw e;
+      throw targets === "" ? e : asWriteError(e, targets);
     }
   }
 }

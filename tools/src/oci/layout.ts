@@ -132,7 +132,7 @@ async function writeBlobs(dir: string, image: ImageArtifacts): Promise<void> {
 }
 
 /** Refuses to replace a directory that holds something other than an OCI layout: it may be the user's. */
-async function assertReplaceable(dir: string): Promise<void> {
+export async function assertReplaceable(dir: string): Promise<void> {
   let entries: string[];
   try {
     entries = await readdir(dir);

@@ -33,6 +33,8 @@ export interface WasmImageOptions {
   created?: string;
   /** The layer digest when the caller hashed the bytes while reading them (readFileWithDigest). */
   layerDigest?: Digest;
+  /** Layers after the wasm layer (the policy layer of `--policy-layer`), in this order. */
+  extraLayers?: BlobContent[];
 }
 
 export const FIXED_EPOCH = "1970-01-01T00:00:00Z";
@@ -85,7 +87,8 @@ export function buildWasmImage(wasm: Uint8Array, options: WasmImageOptions): Ima
   if (author !== undefined) config["author"] = author;
   config["architecture"] = "wasm";
   config["os"] = names.kind === "component" ? "wasip2" : "wasip1";
-  config["layerDigests"] = [layerDigest];
+  const extra = options.extraLayers ?? [];
+  config["layerDigests"] = [layerDigest, ...extra.map((l) => l.descriptor.digest)];
   if (names.kind === "component") config["component"] = { exports: names.exports, imports: names.imports };
   const configBytes = jsonBytes(config);
   const configDesc: Descriptor = { mediaType: WASM_CONFIG, digest: sha256Digest(configBytes), size: configBytes.length };
@@ -94,10 +97,10 @@ export function buildWasmImage(wasm: Uint8Array, options: WasmImageOptions): Ima
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     config: configDesc,
-    layers: [layer],
+    layers: [layer, ...extra.map((l) => l.descriptor)],
     annotations: sortedRecord({ [ANNOTATION_CREATED]: created, ...userAnnotations }),
   };
-  return imageArtifacts(manifest, { descriptor: configDesc, bytes: configBytes }, [{ descriptor: layer, bytes: wasm }]);
+  return imageArtifacts(manifest, { descriptor: configDesc, bytes: configBytes }, [{ descriptor: layer, bytes: wasm }, ...extra]);
 }
 
 /** An image manifest serialised and digested, with the config and layer blobs it names. */

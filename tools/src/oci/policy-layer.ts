@@ -20,18 +20,19 @@ export const MAX_POLICY_BYTES = 1024 * 1024;
 
 /** Checks that `bytes` are one YAML document; the error names the file, line and column. */
 export async function checkPolicyYaml(bytes: Uint8Array, what: string): Promise<void> {
-  const { parseDocument } = await import("yaml");
+  const { LineCounter, parseDocument } = await import("yaml");
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new UsageError(`${what} is not UTF-8 text; expected a YAML policy file`, "BAD_POLICY_LAYER");
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const err = doc.errors[0];
   if (err !== undefined) {
-    const at = err.linePos?.[0];
-    throw new UsageError(`${what}${at !== undefined ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${err.message.split("\n")[0]}`, "BAD_POLICY_LAYER");
+    const at = lines.linePos(err.pos[0]);
+    throw new UsageError(`${what}:${at.line}:${at.col}: not valid YAML: ${err.message.split("\n")[0]}`, "BAD_POLICY_LAYER");
   }
 }
 

@@ -23,6 +23,7 @@ import { loadOciSettings, pullEndpoints, type OciSettings } from "./registry-set
 import type { Reference } from "./types.ts";
 import type { PolicyRecord } from "../policy/enforce.ts";
 import { findSignatureReferrers, type ReferrersVia } from "./referrers.ts";
+import { POLICY_LAYER_TYPES, selectPolicyLayer } from "./policy-layer.ts";
 import { checkSignatureBytes, referrersTag, signatureLayerOf, WASM_SIGNATURE_ARTIFACT } from "./signature-artifact.ts";
 
 export interface PullOptions {
@@ -44,6 +45,13 @@ export interface PullOptions {
    */
   fetchSignature?: boolean;
   signatureOutput?: string;
+  /**
+   * Write the policy layer (any of POLICY_LAYER_TYPES) here, digest-checked and atomically; an
+   * image without one is an error and leaves no output.
+   */
+  policyOutput?: string;
+  /** With policyOutput: an image without a policy layer is fine (nothing is written there). */
+  policyOptional?: boolean;
 }
 
 /** Detached signatures found for a pull, most recently listed first (each digest-checked). */
@@ -83,6 +91,8 @@ export interface PullMetadata {
   policy?: PolicyRecord;
   /** The detached signature artifact used or written (with --signature-output or a detached policy). */
   signature?: PulledSignature & { output?: string };
+  /** The image's policy layer (wassette), when it has one; `output` with --policy-output. */
+  policyLayer?: { digest: Digest; size: number; mediaType: string; output?: string };
 }
 
 export interface PullResult {
@@ -121,6 +131,9 @@ function isContentError(e: unknown): boolean {
     "BAD_SIGNATURE_ARTIFACT",
     "BAD_SIGNATURE_FILE",
     "BAD_REFERRERS_TAG",
+    "NO_POLICY_LAYER",
+    "MULTIPLE_POLICY_LAYERS",
+    "POLICY_TOO_LARGE",
   ].includes(e.code);
 }
 
@@ -421,6 +434,7 @@ async function pullAny(opts: PullOptions): Promise<PullResult> {
     } catch (caught) {
       await rm(opts.output, { force: true }).catch(() => undefined);
       if (opts.signatureOutput !== undefined) await rm(opts.signatureOutput, { force: true }).catch(() => undefined);
+      if (opts.policyOutput !== undefined) await rm(opts.policyOutput, { force: true }).catch(() => undefined);
       // A local write failure would fail on every mirror too.
       const e = asIoError(caught, opts.output);
       if (isContentError(e) || i === sources.length - 1) {
@@ -452,6 +466,18 @@ async function pullFrom(
   const what = `manifest ${source.name}@${resolved.manifestDigest}`;
   const layer = selectWasmLayer(resolved.manifest, what);
   const configDesc = resolved.manifest.config as Descriptor;
+  const policyLayer = selectPolicyLayer(resolved.manifest, what);
+  // Fetched (and digest-checked) before the layer, so a missing or corrupt one leaves no output.
+  let policyBytes: Buffer | undefined;
+  if (opts.policyOutput !== undefined && !(policyLayer === undefined && opts.policyOptional === true)) {
+    if (policyLayer === undefined) {
+      throw new WasmOciError(
+        "NO_POLICY_LAYER",
+        `${what} has no policy layer (${POLICY_LAYER_TYPES.join(", ")}); found ${resolved.manifest.layers.map((l) => l.mediaType).join(", ") || "no layers"}; nothing was written`,
+      );
+    }
+    policyBytes = await puller.smallBlob(policyLayer);
+  }
   let policy: PolicyRecord | undefined;
   // The signature is fetched before the layer, so a missing or corrupt one leaves no output.
   let signatures: Array<{ bytes: Buffer; info: PulledSignature }> = [];
@@ -497,6 +523,14 @@ async function pullFrom(
       throw new WasmOciError("WRITE_FAILED", `cannot write signature ${opts.signatureOutput}: ${errorMessage(e)}`, { cause: e });
     }
   }
+  if (policyBytes !== undefined && opts.policyOutput !== undefined) {
+    try {
+      await writeFileAtomic(opts.policyOutput, policyBytes);
+    } catch (e) {
+      await rm(opts.output, { force: true }).catch(() => undefined);
+      throw new WasmOciError("WRITE_FAILED", `cannot write policy ${opts.policyOutput}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
   const metadata: PullMetadata = {
     reference: formatReference(ref),
     ...(ref.kind === "registry" ? { registry: ref.registry, repository: ref.repository } : {}),
@@ -511,6 +545,9 @@ async function pullFrom(
     annotations: resolved.manifest.annotations ?? {},
     ...(policy !== undefined ? { policy } : {}),
     ...(signature !== undefined ? { signature: { ...signature.info, ...(opts.signatureOutput !== undefined ? { output: opts.signatureOutput } : {}) } } : {}),
+    ...(policyLayer !== undefined
+      ? { policyLayer: { digest: policyLayer.digest, size: policyLayer.size, mediaType: policyLayer.mediaType, ...(policyBytes !== undefined && opts.policyOutput !== undefined ? { output: opts.policyOutput } : {}) } }
+      : {}),
   };
   if (opts.metadata !== undefined) {
     try {

@@ -18,7 +18,7 @@ import { retryDelay, type RetryPolicy } from "./retry-policy.ts";
 import { formatReference, parseReference, tagProblem } from "./reference.ts";
 import type { BlobSource, RegistryClient } from "./registry-client.ts";
 import { loadOciSettings, registryClient } from "./registry-settings.ts";
-import { buildWasmImage, createdTimestamp, jsonBytes, type ImageArtifacts } from "./wasm-image.ts";
+import { buildWasmImage, createdTimestamp, jsonBytes, type BlobContent, type ImageArtifacts } from "./wasm-image.ts";
 import { buildSignatureArtifact, checkSignatureBytes, signatureLayerOf, WASM_SIGNATURE_ARTIFACT } from "./signature-artifact.ts";
 import { recordReferrer, type ReferrersVia } from "./referrers.ts";
 
@@ -38,6 +38,8 @@ export interface PushOptions {
    * whose subject is the pushed manifest, and recorded as its referrer.
    */
   signature?: Uint8Array;
+  /** Layers after the wasm layer (`--policy-layer`); only for a .wasm source. */
+  extraLayers?: BlobContent[];
 }
 
 /** A signature artifact sent (or, with --dry-run, to be sent) with the image. */
@@ -98,7 +100,7 @@ function subjectOf(digest: Digest, bytes: Uint8Array, mediaType: string): Descri
   return { mediaType, digest, size: bytes.length };
 }
 
-async function planFromWasm(path: string, annotations: Record<string, string>, bytes?: Uint8Array, signature?: Uint8Array): Promise<PushPlan> {
+async function planFromWasm(path: string, annotations: Record<string, string>, bytes?: Uint8Array, signature?: Uint8Array, extraLayers: BlobContent[] = []): Promise<PushPlan> {
   let wasm: Uint8Array;
   let layerDigest: Digest | undefined;
   try {
@@ -109,7 +111,7 @@ async function planFromWasm(path: string, annotations: Record<string, string>, b
     throw new UsageError(`cannot read ${path}: ${(e as Error).message}`, "INPUT_UNREADABLE");
   }
   const created = createdTimestamp();
-  const image = buildWasmImage(wasm, { fileName: basename(path), annotations, created, ...(layerDigest !== undefined ? { layerDigest } : {}) });
+  const image = buildWasmImage(wasm, { fileName: basename(path), annotations, created, extraLayers, ...(layerDigest !== undefined ? { layerDigest } : {}) });
   const referrers = signature !== undefined ? [buildSignatureArtifact(signature, subjectOf(image.manifestDigest, image.manifestBytes, image.mediaType), created)] : [];
   return {
     blobs: [image.config, ...image.layers].map((b) => ({ descriptor: b.descriptor, source: { size: b.bytes.length, bytes: b.bytes } })),
@@ -292,7 +294,10 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   const plan =
     src !== undefined && src.kind === "layout"
       ? await planFromLayout(src.dir, { ...(src.tag !== undefined ? { tag: src.tag } : {}), ...(src.digest !== undefined ? { digest: src.digest } : {}) }, annotations, opts.signature)
-      : await planFromWasm(opts.source, annotations, opts.wasm, opts.signature);
+      : await planFromWasm(opts.source, annotations, opts.wasm, opts.signature, opts.extraLayers);
+  if (src !== undefined && (opts.extraLayers ?? []).length > 0) {
+    throw new UsageError("--policy-layer applies when pushing a .wasm file; an image from a layout is pushed as it is (add the layer with `image --policy-layer`)", "BAD_FLAGS");
+  }
 
   const dest = parseReference(opts.reference);
   const tags = [...new Set([...(dest.tag !== undefined ? [dest.tag] : []), ...(opts.tags ?? [])])];

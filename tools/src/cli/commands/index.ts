@@ -16,6 +16,7 @@ export const commandModules: readonly CommandModule[] = [
   { names: ["pull"], load: () => import("./pull.ts") },
   { names: ["push"], load: () => import("./push.ts") },
   { names: ["image"], load: () => import("./image.ts") },
+  { names: ["fetch"], load: () => import("./fetch.ts") },
   { names: ["config"], load: () => import("./config.ts") },
   { names: ["keygen", "sign", "verify", "verify_matrix", "detach", "attach", "split", "show"], load: () => import("./sign.ts") },
   { names: ["policy"], load: () => import("./policy.ts") },

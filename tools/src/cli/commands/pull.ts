@@ -15,15 +15,16 @@ interface PullFlags {
   registryName?: string;
   signature?: string;
   signatureOutput?: string;
+  policyOutput?: string;
 }
 
 export function register(program: Command): void {
   program
     .command("pull")
     .description("pull a Wasm module or component from a registry or an OCI layout, verifying every digest")
-    .argument("<ref>", "[oci://]host[:port]/repo[:tag][@sha256:...] or oci-layout:DIR[:tag|@digest]")
+    .argument("<ref>", "[oci://]host[:port]/repo[:tag][@sha256:...], oci-layout:DIR[:tag|@digest], file:///abs/x.wasm@sha256:... or https://host/x.wasm@sha256:...")
     .requiredOption("-o, --output <file>", "where to write the .wasm (written atomically)")
-    .option("--digest <sha256:...>", "the manifest digest the reference must resolve to")
+    .option("--digest <sha256:...>", "the manifest digest the reference must resolve to (for file:// and https:// references: the component's own digest)")
     .option("--registry-config <file>", "registry config JSON (registries, auth sources, mirrors, retry, cache)")
     .option("--metadata <file>", "write reference, manifest digest, layer, media types, annotations and config as JSON")
     .option("--cache-dir <dir>", "content-addressed cache (default: registry config cache_dir, else $XDG_CACHE_HOME/wasm-oci)")
@@ -32,60 +33,20 @@ export function register(program: Command): void {
     .option("--registry-name <name>", "registry name the policy matches (default: the registry config entry's name for the host, else the host)")
     .option("-S, --signature <file>", "detached signature of the component (policies with signature_type: detached)")
     .option("--signature-output <file>", "also fetch the detached signature artifact that refers to the image (referrers API, else the sha256-<hex> tag), verify its digest and write it here; none found is an error")
+    .option("--policy-output <file.yaml>", "also write the image's policy layer (application/vnd.wasm.policy.v1+yaml, or wassette's legacy and YAML types), digest-checked, at most 1 MiB; none is an error")
     .option("--json", "print the metadata as one JSON document")
     .action(async (ref: string, o: PullFlags) => {
       // Loaded on use: other commands need not pay for the registry client at startup.
+      const { isUrlReference } = await import("../../oci/url-source.ts");
+      if (isUrlReference(ref)) return pullFromUrl(ref, o);
       const { pull } = await import("../../oci/pull.ts");
       let gate: import("../../oci/pull.ts").PullOptions["gate"];
       let fetchSignature = false;
       if (o.policy !== undefined) {
-        const enforce = await import("../../policy/enforce.ts");
+        const { pullGate } = await import("../../policy/pull-gate.ts");
         const { parseReference } = await import("../../oci/reference.ts");
         // Everything the decision needs is read before any request: a broken policy fails fast.
-        const policy = await enforce.loadPolicyFile(o.policy);
-        const names = await enforce.policyNamesFor(parseReference(ref), o);
-        const signature = await enforce.readSignatureFlag(o.signature);
-        // A detached policy without -S checks the signature artifact published with the image.
-        const fromRegistry = signature === undefined && policy.policy.signature_type === "detached";
-        fetchSignature = fromRegistry;
-        gate = async (path, found) => {
-          const action = `${o.output} was not written`;
-          if (!fromRegistry) return allowed(await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: signature, action }));
-          // Several signatures may refer to the image (other keys, re-signing): the newest one an
-          // allowed key verifies decides; every digest was checked while fetching them.
-          let denied: InstanceType<typeof enforce.PolicyDeniedError> | undefined;
-          const tried: string[] = [];
-          for (const c of found.candidates) {
-            try {
-              const record = await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: c.detachedSignature, action });
-              log.info(`policy ${o.policy}: checked detached signature ${c.signature.manifestDigest} from ${c.signature.via}`);
-              return allowed(record);
-            } catch (e) {
-              if (!(e instanceof enforce.PolicyDeniedError)) throw e;
-              denied ??= e;
-              tried.push(`${c.signature.manifestDigest} (${e.record.decision.reasons[e.record.decision.reasons.length - 1] ?? "denied"})`);
-            }
-          }
-          if (denied === undefined) {
-            try {
-              return allowed(await enforce.enforcePolicy(policy, { ...names, wasm: path, action }));
-            } catch (e) {
-              if (!(e instanceof enforce.PolicyDeniedError)) throw e;
-              denied = e;
-            }
-            denied.record.decision.reasons.push(
-              "no detached signature artifact refers to the image (referrers API and sha256-<hex> tag looked up); give -S SIG or push the image with its signature",
-            );
-          } else {
-            denied.record.decision.reasons.push(`checked the detached signature artifacts that refer to the image: ${tried.join("; ")}`);
-          }
-          throw new enforce.PolicyDeniedError(denied.record, action);
-        };
-        const allowed = (record: import("../../policy/enforce.ts").PolicyRecord) => {
-          const d = record.decision;
-          log.info(`policy ${o.policy}: allow component "${names.component}" (rule ${d.rule}${d.verifiedKey !== undefined ? `, verified by key "${d.verifiedKey}"` : ""})`);
-          return record;
-        };
+        ({ gate, fetchSignature } = await pullGate({ ...o, policy: o.policy, reference: parseReference(ref) }));
       } else if (o.componentName !== undefined || o.registryName !== undefined || o.signature !== undefined) {
         const { UsageError } = await import("../../util/errors.ts");
         throw new UsageError("--component-name, --registry-name and --signature apply only with --policy", "BAD_FLAGS");
@@ -100,7 +61,50 @@ export function register(program: Command): void {
         ...(gate !== undefined ? { gate } : {}),
         ...(fetchSignature ? { fetchSignature } : {}),
         ...(o.signatureOutput !== undefined ? { signatureOutput: o.signatureOutput } : {}),
+        ...(o.policyOutput !== undefined ? { policyOutput: o.policyOutput } : {}),
       });
       printResult(o.json, result.metadata, () => result.metadata.manifestDigest);
     });
+}
+
+/**
+ * `pull file:///abs/x.wasm@sha256:...` and `pull https://host/x.wasm@sha256:...`: no manifest, so
+ * the pin is the component's digest; `--policy` decides on the verified bytes (component name =
+ * the file name without .wasm, registry = the URL's host, "" for a file).
+ */
+async function pullFromUrl(ref: string, o: PullFlags): Promise<void> {
+  const { parseUrlReference, pullUrl } = await import("../../oci/url-source.ts");
+  const { UsageError } = await import("../../util/errors.ts");
+  const { writeFileAtomic } = await import("../../util/atomic-write.ts");
+  const { rm } = await import("node:fs/promises");
+  const url = parseUrlReference(ref, o.digest !== undefined ? parseDigest(o.digest, "--digest") : undefined);
+  const registryOnly = (["signatureOutput", "policyOutput"] as const).filter((k) => o[k] !== undefined);
+  if (registryOnly.length > 0) {
+    throw new UsageError(`${registryOnly.map((k) => (k === "signatureOutput" ? "--signature-output" : "--policy-output")).join(", ")}: a ${url.kind}: reference has no registry artifacts to read them from`, "BAD_FLAGS");
+  }
+  let gate: ((path: string) => Promise<unknown>) | undefined;
+  if (o.policy !== undefined) {
+    const enforce = await import("../../policy/enforce.ts");
+    const policy = await enforce.loadPolicyFile(o.policy);
+    const file = decodeURIComponent(new URL(url.url).pathname.split("/").pop() ?? "");
+    const names = { component: o.componentName ?? file.replace(/\.wasm$/, ""), registry: o.registryName ?? (url.kind === "https" ? new URL(url.url).host : "") };
+    const signature = await enforce.readSignatureFlag(o.signature);
+    gate = async (path) => {
+      const record = await enforce.enforcePolicy(policy, { ...names, wasm: path, detachedSignature: signature, action: `${o.output} was not written` });
+      log.info(`policy ${o.policy}: allow component "${names.component}" (rule ${record.decision.rule})`);
+      return record;
+    };
+  } else if (o.componentName !== undefined || o.registryName !== undefined || o.signature !== undefined) {
+    throw new UsageError("--component-name, --registry-name and --signature apply only with --policy", "BAD_FLAGS");
+  }
+  const metadata = await pullUrl(url, o.output, gate !== undefined ? { gate } : {});
+  if (o.metadata !== undefined) {
+    try {
+      await writeFileAtomic(o.metadata, `${JSON.stringify(metadata, null, 2)}\n`);
+    } catch (e) {
+      await rm(o.output, { force: true });
+      throw e;
+    }
+  }
+  printResult(o.json, metadata, () => metadata.digest);
 }

@@ -17,6 +17,7 @@ interface PushFlags {
   registryName?: string;
   signature?: string;
   signatureOutput?: string;
+  policyLayer?: string;
 }
 
 const POLICY_ONLY = ["secretKey", "publicKey", "componentName", "registryName", "signatureOutput"] as const;
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option("--registry-name <name>", "registry name the policy matches (default: the registry config entry's name for the host, else the host)")
     .option("-S, --signature <file>", "detached signature of the component (sign -S): pushed as a signature artifact referring to the image; with --policy also what a detached policy checks")
     .option("--signature-output <file>", "where to write the detached signature --secret-key makes (signature_type: detached)")
+    .option("--policy-layer <file.yaml>", "add this YAML policy file as a layer after the wasm layer (application/vnd.wasm.policy.v1+yaml, as wassette reads it)")
     .option("--json", "print {digest, size, tags, reference, ..., policy} as one JSON document")
     .action(async (source: string, ref: string, o: PushFlags) => {
       // Loaded on use: other commands need not pay for the registry client at startup.
@@ -66,8 +68,10 @@ export function register(program: Command): void {
           signature = await readSignatureFile(o.signature);
         }
       }
+      const extraLayers = o.policyLayer !== undefined ? [await (await import("../../oci/policy-layer.ts")).readPolicyLayerFile(o.policyLayer)] : [];
       const result = await push({
         source: pushSource,
+        extraLayers,
         reference: ref,
         tags: o.tag,
         annotations: parseAnnotations(o.annotation),

@@ -66,7 +66,7 @@ describe("blob cache", () => {
     const sink = new PassThrough();
     const chunks: Buffer[] = [];
     sink.on("data", (c: Buffer) => chunks.push(c));
-    expect(await cache.copyTo(d, sink)).toBe(true);
+    expect(await cache.copyTo(d, bytes.length, sink)).toBe(true);
     expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
   });
 
@@ -79,9 +79,13 @@ describe("blob cache", () => {
     expect(await cache.readBytes(d)).toBeUndefined();
     await expect(readFile(cache.path(d))).rejects.toThrow();
     await cache.putBytes(d, bytes);
-    await writeFile(cache.path(d), "tampered again");
-    expect(await cache.copyTo(d, new PassThrough().resume())).toBe(false);
+    await writeFile(cache.path(d), "tampere");
+    expect(await cache.copyTo(d, bytes.length, new PassThrough().resume())).toBe(false);
     await expect(readFile(cache.path(d))).rejects.toThrow();
+    // Another size than the descriptor's: not served, not read.
+    await cache.putBytes(d, bytes);
+    await writeFile(cache.path(d), "tampered again");
+    expect(await cache.copyTo(d, bytes.length, new PassThrough().resume())).toBe(false);
   });
 
   it("adds a verified file by link or copy, leaving the source in place", async () => {

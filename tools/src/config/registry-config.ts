@@ -6,7 +6,7 @@
  * The zod schema is the single source of truth; registry-config.schema.json is generated from it
  * (see gen-registry-config-schema.ts) for the Starlark side and for editors.
  */
-import { readFile } from "node:fs/promises";
+import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import * as z from "zod";
 import { UsageError, errorMessage } from "../util/errors.ts";
 import { isValidRegistryHost, normalizeRegistryHost, registryHostProblem } from "../oci/reference.ts";
@@ -267,7 +267,7 @@ export function parseRegistryConfig(raw: unknown, source = "registry config"): R
 export async function loadRegistryConfig(path: string): Promise<RegistryConfig> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path, READ_LIMITS.configFile, "CONFIG_UNREADABLE", "registry config");
   } catch (e) {
     throw new UsageError(`cannot read registry config ${path}: ${errorMessage(e)}`, "CONFIG_UNREADABLE");
   }

@@ -5,14 +5,14 @@
  */
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { createReadStream } from "node:fs";
-import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { tempBeside } from "../util/atomic-write.ts";
 import type { Digest } from "../util/digest.ts";
-import { errorMessage } from "../util/errors.ts";
+import { errorMessage, WasmOciError } from "../util/errors.ts";
+import { openRegularFile, READ_LIMITS, readRegularFile } from "../util/bounded-read.ts";
 import { log } from "../util/log.ts";
 
 /** `$XDG_CACHE_HOME/wasm-oci`, else `~/.cache/wasm-oci` (a temp dir when there is no home, as in some sandboxes). */
@@ -40,12 +40,16 @@ export class BlobCache {
     return join(this.dir, "blobs", "sha256", digest.slice("sha256:".length));
   }
 
-  /** Small entries (manifests, configs): the bytes if present and intact. */
+  /** Small entries (manifests, configs): the bytes if present, a regular file of at most 4 MiB, and intact. */
   async readBytes(digest: Digest): Promise<Buffer | undefined> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.path(digest));
-    } catch {
+      bytes = await readRegularFile(this.path(digest), READ_LIMITS.manifest, () => new WasmOciError("CACHE_ENTRY_TOO_LARGE", "too large"));
+    } catch (e) {
+      if (e instanceof WasmOciError) {
+        log.warn(`cache entry ${this.path(digest)} is unusable (${e.message}); fetching ${digest} again`);
+        await this.drop(digest);
+      }
       return undefined;
     }
     if (`sha256:${createHash("sha256").update(bytes).digest("hex")}` !== digest) {
@@ -56,13 +60,34 @@ export class BlobCache {
   }
 
   /**
-   * Streams an entry into `dest` while hashing it. Returns false (and drops the entry) when it is
-   * missing or damaged; the caller then fetches it and must discard what was written.
+   * Streams an entry of `size` bytes into `dest` while hashing it. Returns false when it is
+   * missing, of another size, not a regular file or damaged (the last two are dropped); the
+   * caller then fetches it and must discard what was written. Never reads more than `size` bytes.
    */
-  async copyTo(digest: Digest, dest: Writable, onBytes?: (n: number) => void): Promise<boolean> {
+  async copyTo(digest: Digest, size: number, dest: Writable, onBytes?: (n: number) => void): Promise<boolean> {
     const hash = createHash("sha256");
+    let opened: Awaited<ReturnType<typeof openRegularFile>>;
     try {
-      for await (const chunk of createReadStream(this.path(digest), { highWaterMark: 1 << 20 })) {
+      opened = await openRegularFile(this.path(digest));
+    } catch (e) {
+      if (e instanceof WasmOciError) {
+        log.warn(`cache entry ${this.path(digest)} is unusable (${e.message}); fetching ${digest} again`);
+        await this.drop(digest);
+      }
+      return false;
+    }
+    if (opened.size !== size) {
+      // Either the entry or the descriptor is wrong: not read; the fetch decides (and a lying
+      // descriptor fails there with SIZE_MISMATCH), and a bad entry is replaced by it.
+      await opened.handle.close();
+      log.debug(`cache entry ${this.path(digest)} is ${opened.size} bytes, the descriptor says ${size}; fetching ${digest}`);
+      return false;
+    }
+    if (size === 0) await opened.handle.close();
+    try {
+      // Closes the handle when it ends or fails.
+      const body = size === 0 ? [] : opened.handle.createReadStream({ start: 0, end: size - 1, highWaterMark: 1 << 20 });
+      for await (const chunk of body) {
         const b = chunk as Buffer;
         hash.update(b);
         onBytes?.(b.length);

@@ -2,8 +2,7 @@
  * Where a pull reads manifests and blobs from: a registry repository or a local OCI image layout.
  * Both give unverified bytes; the puller checks every digest.
  */
-import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { openRegularFile, readRegularFile } from "../util/bounded-read.ts";
 import type { Readable } from "node:stream";
 import { WasmOciError } from "../util/errors.ts";
 import { isDigest, sha256Digest, type Digest } from "../util/digest.ts";
@@ -47,16 +46,17 @@ export class LayoutSource implements ContentSource {
     const index = await readLayoutIndex(this.dir);
     const desc = isDigest(reference) ? selectLayoutEntry(index, this.dir, { digest: reference }) : selectLayoutEntry(index, this.dir, { tag: reference });
     const path = layoutBlobPath(this.dir, desc.digest);
-    let size: number;
+    let bytes: Buffer;
     try {
-      size = (await stat(path)).size;
-    } catch {
+      bytes = await readRegularFile(
+        path,
+        MAX_MANIFEST_BYTES,
+        (size) => new WasmOciError("MANIFEST_TOO_LARGE", `manifest ${path} is ${size} bytes or more; manifests over ${MAX_MANIFEST_BYTES} bytes (4 MiB) are refused`),
+      );
+    } catch (e) {
+      if (e instanceof WasmOciError) throw e;
       throw new WasmOciError("MANIFEST_NOT_FOUND", `manifest ${desc.digest} is missing from ${this.name} (${path})`);
     }
-    if (size > MAX_MANIFEST_BYTES) {
-      throw new WasmOciError("MANIFEST_TOO_LARGE", `manifest ${path} is ${size} bytes; manifests over ${MAX_MANIFEST_BYTES} bytes (4 MiB) are refused`);
-    }
-    const bytes = await readFile(path);
     return { bytes, digest: sha256Digest(bytes), contentType: desc.mediaType || undefined };
   }
 
@@ -68,12 +68,14 @@ export class LayoutSource implements ContentSource {
 
   async openBlob(digest: Digest): Promise<{ body: Readable; size: number | undefined }> {
     const path = layoutBlobPath(this.dir, digest);
-    let size: number;
+    let opened: Awaited<ReturnType<typeof openRegularFile>>;
     try {
-      size = (await stat(path)).size;
-    } catch {
+      opened = await openRegularFile(path);
+    } catch (e) {
+      if (e instanceof WasmOciError) throw e;
       throw new WasmOciError("BLOB_NOT_FOUND", `blob ${digest} is missing from ${this.name} (${path})`);
     }
-    return { body: createReadStream(path, { highWaterMark: 1 << 20 }), size };
+    // The puller stops reading once the descriptor's size is passed, so a growing file is bounded too.
+    return { body: opened.handle.createReadStream({ highWaterMark: 1 << 20 }), size: opened.size };
   }
 }

@@ -4,7 +4,7 @@
  * $XDG_RUNTIME_DIR/containers/auth.json. Within a file: credHelpers[host], then auths[host],
  * then credsStore. This module only reads and decodes; running helpers is credential-helper.ts.
  */
-import { readFile } from "node:fs/promises";
+import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as z from "zod";
@@ -57,7 +57,7 @@ export type DockerConfigRead =
 export async function readDockerConfig(path: string): Promise<DockerConfigRead> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path, READ_LIMITS.configFile, "CREDENTIAL_UNAVAILABLE", "auth file");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return { status: "absent", path };

@@ -4,6 +4,7 @@
  * deterministically so the same image gives the same bytes.
  */
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import { join } from "node:path";
 import { UsageError, WasmOciError } from "../util/errors.ts";
 import { replaceDirAtomic, writeFileAtomic } from "../util/atomic-write.ts";
@@ -24,8 +25,9 @@ export async function readLayoutIndex(dir: string): Promise<ImageIndex> {
   const layoutFile = join(dir, "oci-layout");
   let layoutText: string;
   try {
-    layoutText = await readFile(layoutFile, "utf8");
-  } catch {
+    layoutText = await readTextFile(layoutFile, READ_LIMITS.layoutMarker, "BAD_LAYOUT", "layout marker");
+  } catch (e) {
+    if (e instanceof WasmOciError) throw e;
     throw new WasmOciError("BAD_LAYOUT", `${dir} is not an OCI image layout: ${layoutFile} is missing`);
   }
   try {
@@ -37,8 +39,9 @@ export async function readLayoutIndex(dir: string): Promise<ImageIndex> {
   const indexFile = join(dir, "index.json");
   let text: string;
   try {
-    text = await readFile(indexFile, "utf8");
-  } catch {
+    text = await readTextFile(indexFile, READ_LIMITS.layoutIndex, "BAD_LAYOUT", "layout index");
+  } catch (e) {
+    if (e instanceof WasmOciError) throw e;
     throw new WasmOciError("BAD_LAYOUT", `${dir} is not an OCI image layout: ${indexFile} is missing`);
   }
   let json: unknown;

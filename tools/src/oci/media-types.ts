@@ -1,4 +1,5 @@
 /** Media types the client reads and writes (OCI image spec, Docker v2, CNCF Wasm OCI artifact layout). */
+import { READ_LIMITS } from "../util/bounded-read.ts";
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 export const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
@@ -26,4 +27,4 @@ export const ANNOTATION_CREATED = "org.opencontainers.image.created";
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 
 /** Registries refuse larger manifests too; a bigger one is a sign of an attack or a mistake. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const MAX_MANIFEST_BYTES = READ_LIMITS.manifest;

@@ -7,6 +7,7 @@ import { WasmOciError, errorMessage } from "../util/errors.ts";
 import { log, registerSecret } from "../util/log.ts";
 import { proxyAwareDispatcher } from "./http.ts";
 import { dispatchRequest } from "./undici-core.ts";
+import { formatBytes, READ_LIMITS, readBodyBounded } from "../util/bounded-read.ts";
 
 export interface ClientCredentialsRequest {
   tokenUrl: string;
@@ -61,10 +62,19 @@ async function post(req: ClientCredentialsRequest, secretInBody: boolean): Promi
       headersTimeout: timeout,
       bodyTimeout: timeout,
     });
-    const body = await res.body.text();
+    const length = res.headers["content-length"];
+    const body = (
+      await readBodyBounded(
+        res.body,
+        READ_LIMITS.tokenResponse,
+        (size) => new WasmOciError("OAUTH2_FAILED", `OAuth2 token endpoint ${req.tokenUrl}: answered ${size} bytes or more; at most ${formatBytes(READ_LIMITS.tokenResponse)} is read`),
+        typeof length === "string" ? length : undefined,
+      )
+    ).toString("utf8");
     log.debug(`POST ${req.tokenUrl} ${res.statusCode} ${Date.now() - started}ms (client_credentials, secret in ${secretInBody ? "body" : "header"})`);
     return { status: res.statusCode, body };
   } catch (e) {
+    if (e instanceof WasmOciError) throw e;
     fail(req.tokenUrl, `request failed: ${errorMessage(e)}`, e);
   }
 }

@@ -242,7 +242,7 @@ export class Puller {
     const fromCache = await openOutput(output, beforeRename);
     try {
       let copied = 0;
-      if (await this.cache.copyTo(desc.digest, fromCache.stream, (n) => (copied += n))) {
+      if (await this.cache.copyTo(desc.digest, desc.size, fromCache.stream, (n) => (copied += n))) {
         // An entry with the right digest but another size than the descriptor's: the descriptor
         // lies, exactly as when the registry sends those bytes (and metadata must not record it).
         if (copied !== desc.size) throw sizeMismatch(desc, this.source.name, copied);
@@ -384,7 +384,7 @@ class NoCache {
   async readBytes(_digest: Digest): Promise<Buffer | undefined> {
     return undefined;
   }
-  async copyTo(_digest: Digest, _dest: unknown): Promise<boolean> {
+  async copyTo(_digest: Digest, _size: number, _dest: unknown): Promise<boolean> {
     return false;
   }
   async putBytes(_digest: Digest, _bytes: Uint8Array): Promise<void> {}

@@ -10,6 +10,7 @@ import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from "./media-types.ts";
 import { Authenticator, repositoryScope, UnauthorizedError, type CredentialLookup } from "./token-flow.ts";
 import { schemeFor } from "./transport-security.ts";
 import { isRetryableStatus } from "./retry-policy.ts";
+import { formatBytes, READ_LIMITS, readBodyBounded, readBodyPrefix } from "../util/bounded-read.ts";
 
 export interface RegistryClientOptions {
   /** host[:port] as used on the wire. */
@@ -42,9 +43,9 @@ export type BlobSource = { size: number; bytes: Uint8Array } | { size: number; o
 export const DEFAULT_CHUNK_THRESHOLD = 512 * 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 128 * 1024 * 1024;
 
-/** Error codes of the distribution spec body: {"errors":[{"code","message"}]}. */
+/** Error codes of the distribution spec body: {"errors":[{"code","message"}]}; only its first 64 KiB are read. */
 async function registryErrorText(res: HttpResponse): Promise<string> {
-  const text = await res.body.text().catch(() => "");
+  const { text } = await readBodyPrefix(res.body, READ_LIMITS.errorText);
   try {
     const parsed = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
     if (Array.isArray(parsed.errors) && parsed.errors.length > 0) {
@@ -272,7 +273,18 @@ export class RegistryClient {
     for (let page = 0; url !== undefined && page < 1000; page++) {
       const res: HttpResponse = await this.send({ method: "GET", url }, [this.pullScope(repository)]);
       if (res.status !== 200) await this.fail(res, `tags of ${this.registry}/${repository}`);
-      const body = (await res.body.json()) as { tags?: string[] | null };
+      const bytes = await readBodyBounded(
+        res.body,
+        READ_LIMITS.tagList,
+        (size) => new WasmOciError("TAG_LIST_TOO_LARGE", `tags of ${this.registry}/${repository}: a page of ${size} bytes or more; at most ${formatBytes(READ_LIMITS.tagList)} is read`),
+        header(res, "content-length"),
+      );
+      let body: { tags?: string[] | null };
+      try {
+        body = JSON.parse(bytes.toString("utf8")) as { tags?: string[] | null };
+      } catch {
+        throw new WasmOciError("REGISTRY_ERROR", `tags of ${this.registry}/${repository}: the registry answered with invalid JSON`);
+      }
       tags.push(...(body.tags ?? []));
       const link = header(res, "link");
       const m = link !== undefined ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
@@ -309,24 +321,8 @@ function bodyOf(source: BlobSource, start: number, end: number): RequestBody {
 }
 
 /** Reads a manifest-like body, refusing over 4 MiB from Content-Length and again while reading. */
-async function readManifestBody(res: HttpResponse, what: string): Promise<Buffer> {
-  const length = Number(header(res, "content-length") ?? "-1");
-  if (length > MAX_MANIFEST_BYTES) {
-    await res.body.dump().catch(() => undefined);
-    throw tooLarge(what, length);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_MANIFEST_BYTES) {
-      res.body.destroy();
-      throw tooLarge(what, size);
-    }
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
+function readManifestBody(res: HttpResponse, what: string): Promise<Buffer> {
+  return readBodyBounded(res.body, MAX_MANIFEST_BYTES, (size) => tooLarge(what, size), header(res, "content-length"));
 }
 
 function tooLarge(what: string, size: number): WasmOciError {

@@ -5,6 +5,7 @@
  */
 import { WasmOciError } from "../util/errors.ts";
 import { log, registerSecret } from "../util/log.ts";
+import { formatBytes, READ_LIMITS, readBodyBounded, readBodyPrefix } from "../util/bounded-read.ts";
 import { headerAll, urlForLog, type HttpClient, type HttpRequest, type HttpResponse } from "./http.ts";
 import { assertTransportAllowed, isLoopbackHost, schemeFor } from "./transport-security.ts";
 import type { Credential, CredentialResult } from "./types.ts";
@@ -228,12 +229,22 @@ export class Authenticator {
       throw new UnauthorizedError(this.registry, res.status, result, `the token service ${urlForLog(new URL(realm))} refused the credential`);
     }
     if (res.status !== 200) {
-      const text = (await res.body.text().catch(() => "")).slice(0, 200);
+      const text = (await readBodyPrefix(res.body, READ_LIMITS.errorText)).text.slice(0, 200);
       throw new WasmOciError("TOKEN_SERVICE", `token service ${urlForLog(new URL(realm))} for ${this.registry} answered HTTP ${res.status}: ${text}`);
     }
+    const bytes = await readBodyBounded(
+      res.body,
+      READ_LIMITS.tokenResponse,
+      (size) =>
+        new WasmOciError(
+          "TOKEN_SERVICE",
+          `token service ${urlForLog(new URL(realm))} for ${this.registry} answered ${size} bytes or more; at most ${formatBytes(READ_LIMITS.tokenResponse)} is read`,
+        ),
+      headerAll(res, "content-length")[0],
+    );
     let body: unknown;
     try {
-      body = await res.body.json();
+      body = JSON.parse(bytes.toString("utf8"));
     } catch {
       throw new WasmOciError("TOKEN_SERVICE", `token service ${urlForLog(new URL(realm))} for ${this.registry} answered with invalid JSON`);
     }

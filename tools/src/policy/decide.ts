@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UsageError } from "../util/errors.ts";
 import { loadPublicKeys, readSignatureFile, SignFormatError, verifyBytes, type PublicKey } from "../sign/index.ts";
@@ -168,7 +168,7 @@ export async function decide(input: DecideInput): Promise<PolicyDecision> {
 export async function loadPolicy(path: string): Promise<{ policy: SecurityPolicy; policyDir: string }> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path, READ_LIMITS.configFile, "POLICY_FILE", "policy");
   } catch (e) {
     throw new UsageError(`cannot read policy ${path}: ${(e as Error).message}`, "POLICY_FILE");
   }

@@ -5,7 +5,7 @@
  * publishes anything the policy denies.
  */
 import { basename } from "node:path";
-import { readFile } from "node:fs/promises";
+import { formatBytes, READ_LIMITS, readRegularFile } from "../util/bounded-read.ts";
 import { findRegistryEntry, loadRegistryConfig } from "../config/registry-config.ts";
 import type { Reference } from "../oci/types.ts";
 import { loadPublicKey, loadSecretKey, readSignatureFile, type PublicKey, type SecretKey } from "../sign/index.ts";
@@ -168,7 +168,7 @@ export async function readSignatureFlag(path: string | undefined): Promise<Uint8
 /** A detached signature next to a compose dependency (`PATH.sig`), if there is one. */
 export async function siblingSignature(path: string): Promise<Uint8Array | undefined> {
   try {
-    return await readFile(`${path}.sig`);
+    return await readRegularFile(`${path}.sig`, READ_LIMITS.signature, (size) => new Error(`${size} bytes or more; signature data is at most ${formatBytes(READ_LIMITS.signature)}`));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new UsageError(`cannot read detached signature ${path}.sig: ${(e as Error).message}`, "SIGNATURE_UNREADABLE");

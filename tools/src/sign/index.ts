@@ -4,6 +4,7 @@
  * policy/decide.ts). Inputs are a file path or the module's bytes; files are streamed.
  */
 import { readFile } from "node:fs/promises";
+import { formatBytes, READ_LIMITS, readRegularFile } from "../util/bounded-read.ts";
 import { UsageError } from "../util/errors.ts";
 import { emitModule, moduleBytes, PendingOutputs } from "./output.ts";
 import { PREAMBLE_SIZE } from "./sections.ts";
@@ -107,7 +108,7 @@ export async function verifyFile(input: string, keys: PublicKey[], opts: { signa
 
 export async function readSignatureFile(path: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(path));
+    return new Uint8Array(await readRegularFile(path, READ_LIMITS.signature, (size) => new Error(`${size} bytes or more; signature data is at most ${formatBytes(READ_LIMITS.signature)}`)));
   } catch (e) {
     throw new UsageError(`cannot read signature file ${path}: ${(e as Error).message}`, "SIGNATURE_FILE");
   }

@@ -1,6 +1,7 @@
 import { chmod, open, readFile, rename, rm, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { asWriteError, tempBeside } from "../util/atomic-write.ts";
+import { formatBytes, READ_LIMITS, readRegularFile } from "../util/bounded-read.ts";
 import { UsageError } from "../util/errors.ts";
 import { SignFormatError } from "./errors.ts";
 import {
@@ -20,7 +21,7 @@ export type KeyFormat = "compact" | "openssh" | "auto";
 
 async function readKeyFile(path: string, what: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(path));
+    return new Uint8Array(await readRegularFile(path, READ_LIMITS.keyFile, (size) => new Error(`${size} bytes or more; key files are at most ${formatBytes(READ_LIMITS.keyFile)}`)));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`, "KEY_FILE");

@@ -72,6 +72,7 @@ describe("loadRegistryConfig", () => {
     expect(config).toEqual({
       registries: [{ name: "r", host: "r.example.com", type: "oci", insecure: false, mirrors: [] }],
       timeout_seconds: 60,
+      request_deadline_seconds: 3600,
       retry: { max_attempts: 4, max_elapsed_seconds: 60 },
       enable_mirror_fallback: true,
     });
@@ -97,6 +98,7 @@ describe("loadRegistryConfig", () => {
     ["default names nothing", { default_registry: "nope", registries: [{ name: "a", host: "a.io" }] }, [/default_registry: "nope" names no entry of registries \(known: "a"\)/]],
     ["bad retry", { registries: [], retry: { max_attempts: 0, max_elapsed_seconds: 1.5 } }, [/retry\.max_attempts: Too small/, /retry\.max_elapsed_seconds: expected a whole number/]],
     ["negative timeout", { registries: [], timeout_seconds: -1 }, [/timeout_seconds: Too small/]],
+    ["zero deadline", { registries: [], request_deadline_seconds: 0 }, [/request_deadline_seconds: Too small/]],
     ["bad version", { version: 2, registries: [] }, [/version: /]],
     ["bad token_url", { registries: [{ name: "a", host: "a.io", auth: { type: "oauth2_env", client_id_env: "I", client_secret_env: "S", token_url: "file:///etc/passwd" } }] }, [/registries\[0\]\.auth\.token_url: expected an http\(s\) URL/]],
     ["helper with a path", { registries: [{ name: "a", host: "a.io", auth: { type: "credential_helper", helper: "../../bin/sh" } }] }, [/registries\[0\]\.auth\.helper: expected a helper name/]],

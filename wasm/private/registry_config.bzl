@@ -129,7 +129,7 @@ def parse_registry_entry(owner, n, entry):
         fail("%s: registries[%d] \"%s\": %d field(s) after auth \"%s\", expected %d" % (owner, n, _redacted(fields, len(fields) - 1), rest, auth, want))
     return reg, env
 
-def build_registry_config(owner, registries, default_registry = "", enable_mirror_fallback = True, cache_dir = "", timeout_seconds = 60, insecure = [], mirrors = {}):
+def build_registry_config(owner, registries, default_registry = "", enable_mirror_fallback = True, cache_dir = "", timeout_seconds = 60, insecure = [], mirrors = {}, request_deadline_seconds = 3600):
     """Builds the CLI's registry config; fails at analysis time on any malformed entry.
 
     Args:
@@ -138,9 +138,10 @@ def build_registry_config(owner, registries, default_registry = "", enable_mirro
         default_registry: name of the default registry or "".
         enable_mirror_fallback: try mirrors when the primary fails.
         cache_dir: blob cache directory or "".
-        timeout_seconds: per-request timeout.
+        timeout_seconds: per-request idle timeout.
         insecure: names of plain-HTTP registries.
         mirrors: registry name -> list of mirror hosts.
+        request_deadline_seconds: total deadline of one request, whole body included.
 
     Returns:
         (config dict, list of environment variable names holding credentials).
@@ -173,9 +174,12 @@ def build_registry_config(owner, registries, default_registry = "", enable_mirro
         fail("%s: default_registry \"%s\" is not the name of an entry in registries (%s)" % (owner, default_registry, ", ".join(names.keys())))
     if timeout_seconds <= 0:
         fail("%s: timeout_seconds must be positive, got %d" % (owner, timeout_seconds))
+    if request_deadline_seconds <= 0:
+        fail("%s: request_deadline_seconds must be positive, got %d" % (owner, request_deadline_seconds))
     config = {
         "registries": regs,
         "timeout_seconds": timeout_seconds,
+        "request_deadline_seconds": request_deadline_seconds,
         "retry": {"max_attempts": 4, "max_elapsed_seconds": timeout_seconds * 2},
         "enable_mirror_fallback": enable_mirror_fallback,
     }
@@ -196,6 +200,7 @@ def _wkg_registry_config_impl(ctx):
         timeout_seconds = ctx.attr.timeout_seconds,
         insecure = ctx.attr.insecure_registries,
         mirrors = {k: v.split(",") for k, v in ctx.attr.mirrors.items()},
+        request_deadline_seconds = ctx.attr.request_deadline_seconds,
     )
     out = ctx.actions.declare_file(ctx.label.name + ".registry.json")
     ctx.actions.write(out, json.encode_indent(config, indent = "  ") + "\n")
@@ -231,7 +236,8 @@ wkg_registry_config = rule(
         "default_registry": attr.string(doc = "Name of the registry used for references without a host."),
         "enable_mirror_fallback": attr.bool(default = True, doc = "Try mirrors when the primary registry fails."),
         "cache_dir": attr.string(doc = "Blob cache directory for pulls (outside the sandbox only; leave empty in builds)."),
-        "timeout_seconds": attr.int(default = 60, doc = "Per-request timeout."),
+        "timeout_seconds": attr.int(default = 60, doc = "Per-request idle timeout: connecting, waiting for headers, each pause in a body."),
+        "request_deadline_seconds": attr.int(default = 3600, doc = "Total deadline of one request, its whole body included."),
         "insecure_registries": attr.string_list(doc = "Names of registries reached over plain HTTP (loopback hosts always are)."),
         "mirrors": attr.string_dict(doc = "Registry name -> comma-separated mirror hosts, tried in order."),
     },

@@ -117,7 +117,18 @@ export const registryConfigSchema = z
     version: z.literal(1).optional(),
     default_registry: nonEmpty.optional().describe("The name of a registries entry."),
     registries: z.array(registryEntrySchema),
-    timeout_seconds: z.number().int({ error: "expected a whole number" }).positive().default(60),
+    timeout_seconds: z
+      .number()
+      .int({ error: "expected a whole number" })
+      .positive()
+      .default(60)
+      .describe("Idle timeout of a request: connecting, waiting for headers, and each pause in a body."),
+    request_deadline_seconds: z
+      .number()
+      .int({ error: "expected a whole number" })
+      .positive()
+      .default(3600)
+      .describe("Total deadline of one request, headers and whole body included (each retry gets its own)."),
     retry: z
       .strictObject({
         max_attempts: z.number().int({ error: "expected a whole number" }).min(1).default(4),

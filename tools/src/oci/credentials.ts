@@ -172,7 +172,7 @@ async function fromDockerConfig(ctx: Ctx): Promise<Found | undefined> {
 }
 
 /** An explicitly configured source; throws when it cannot deliver. */
-async function fromConfiguredSource(ctx: Ctx, auth: AuthSource, timeoutMs: number): Promise<Found | undefined> {
+async function fromConfiguredSource(ctx: Ctx, auth: AuthSource, timeoutMs: number, deadlineMs: number): Promise<Found | undefined> {
   switch (auth.type) {
     case "none":
       return undefined;
@@ -214,6 +214,7 @@ async function fromConfiguredSource(ctx: Ctx, auth: AuthSource, timeoutMs: numbe
           clientSecret,
           ...(auth.scope !== undefined ? { scope: auth.scope } : {}),
           timeoutMs,
+          deadlineMs,
         });
       } catch (e) {
         unavailable(ctx, errorMessage(e), e);
@@ -256,7 +257,7 @@ export async function resolveCredential(host: string, config?: RegistryConfig, o
   if (entry?.auth !== undefined) {
     const ctx: Ctx = { ...base, strict: true, what: `registry config entry "${entry.name}", auth ${describeAuthSource(entry.auth)}` };
     const timeoutMs = options.timeoutMs ?? (config?.timeout_seconds ?? 60) * 1000;
-    const found = await fromConfiguredSource(ctx, entry.auth, timeoutMs);
+    const found = await fromConfiguredSource(ctx, entry.auth, timeoutMs, (config?.request_deadline_seconds ?? 3600) * 1000);
     if (found === undefined) {
       const source = `registry config entry "${entry.name}": ${entry.auth.type === "none" ? "anonymous" : "Docker config has no credentials for this host"}`;
       if (entry.auth.type === "none") tried.push(source);

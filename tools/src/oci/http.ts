@@ -33,7 +33,13 @@ export interface HttpResponse {
 }
 
 export interface HttpOptions {
+  /** Idle timeout: connecting, waiting for headers, each pause in a body. */
   timeoutMs: number;
+  /**
+   * Total deadline of one exchange, from sending the request to the last byte of its body (each
+   * retry and redirect hop gets its own); a trickling body never trips the idle timeout.
+   */
+  deadlineMs?: number;
   retry: RetryPolicy;
   dispatcher?: Dispatcher;
   /** Injected in unit tests to avoid real waits. */
@@ -41,6 +47,7 @@ export interface HttpOptions {
 }
 
 const MAX_REDIRECTS = 10;
+export const DEFAULT_DEADLINE_MS = 3_600_000;
 const BODY_HIGH_WATER_MARK = 4 * 1024 * 1024;
 const USER_AGENT = "wasm-oci/0.1.0";
 
@@ -166,17 +173,38 @@ export class HttpClient {
   private async once(method: HttpRequest["method"], url: URL, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
     const t0 = performance.now();
     const payload = typeof body === "function" ? body() : body;
-    const res = await dispatchRequest(this.dispatcher, {
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method,
-      headers: { "user-agent": USER_AGENT, ...headers },
-      ...(payload !== undefined ? { body: payload } : {}),
-      headersTimeout: this.options.timeoutMs,
-      bodyTimeout: this.options.timeoutMs,
-      // Large body buffers roughly halve the per-chunk overhead of 100 MiB blob downloads.
-      highWaterMark: BODY_HIGH_WATER_MARK,
-    });
+    const deadlineMs = this.options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    // Aborting after the headers destroys the body with this reason, so a reader of the body
+    // gets it as well; the timer is dropped when the body closes.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      deadline.abort(
+        new WasmOciError(
+          "DEADLINE_EXCEEDED",
+          `${method} ${urlForLog(url)} did not finish within request_deadline_seconds (${deadlineMs / 1000} s); raise it in the registry config for very large blobs on slow links`,
+        ),
+      );
+    }, deadlineMs);
+    timer.unref();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await dispatchRequest(this.dispatcher, {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers: { "user-agent": USER_AGENT, ...headers },
+        ...(payload !== undefined ? { body: payload } : {}),
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        signal: deadline.signal,
+        // Large body buffers roughly halve the per-chunk overhead of 100 MiB blob downloads.
+        highWaterMark: BODY_HIGH_WATER_MARK,
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      throw e;
+    }
+    res.body.once("close", () => clearTimeout(timer));
     const ms = Math.round(performance.now() - t0);
     log.debug(`${method} ${urlForLog(url)} ${res.statusCode} ${ms}ms`);
     return { status: res.statusCode, headers: res.headers as HttpResponse["headers"], body: res.body, url };

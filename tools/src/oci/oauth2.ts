@@ -14,7 +14,10 @@ export interface ClientCredentialsRequest {
   clientId: string;
   clientSecret: string;
   scope?: string;
+  /** Idle timeout. */
   timeoutMs?: number;
+  /** Total deadline of the request, answer included. */
+  deadlineMs?: number;
 }
 
 const tokenResponseSchema = z.looseObject({
@@ -61,6 +64,7 @@ async function post(req: ClientCredentialsRequest, secretInBody: boolean): Promi
       body: form.toString(),
       headersTimeout: timeout,
       bodyTimeout: timeout,
+      signal: AbortSignal.timeout(req.deadlineMs ?? 3_600_000),
     });
     const length = res.headers["content-length"];
     const body = (

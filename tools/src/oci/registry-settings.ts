@@ -5,7 +5,7 @@
  */
 import { findRegistryEntry, loadRegistryConfig, type RegistryConfig, type RegistryEntry } from "../config/registry-config.ts";
 import { resolveCredential } from "./credentials.ts";
-import { HttpClient } from "./http.ts";
+import { DEFAULT_DEADLINE_MS, HttpClient } from "./http.ts";
 import { DEFAULT_RETRY_POLICY } from "./retry-policy.ts";
 import { RegistryClient } from "./registry-client.ts";
 import { defaultCacheDir } from "./blob-cache.ts";
@@ -27,6 +27,7 @@ export async function loadOciSettings(opts: SettingsOptions): Promise<OciSetting
   const timeoutMs = (config?.timeout_seconds ?? 60) * 1000;
   const http = new HttpClient({
     timeoutMs,
+    deadlineMs: (config?.request_deadline_seconds ?? DEFAULT_DEADLINE_MS / 1000) * 1000,
     retry: {
       ...DEFAULT_RETRY_POLICY,
       maxAttempts: config?.retry.max_attempts ?? DEFAULT_RETRY_POLICY.maxAttempts,

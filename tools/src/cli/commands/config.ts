@@ -22,6 +22,7 @@ function summary(path: string, config: RegistryConfig) {
       namespaces: e.namespaces ?? [],
     })),
     timeout_seconds: config.timeout_seconds,
+    request_deadline_seconds: config.request_deadline_seconds,
     retry: config.retry,
     enable_mirror_fallback: config.enable_mirror_fallback,
     cache_dir: config.cache_dir ?? null,
@@ -49,7 +50,7 @@ export function register(program: Command): void {
             `  ${r.name}: ${r.type} ${r.host}${r.insecure ? " (insecure)" : ""}; auth: ${r.auth?.source ?? "discovery (WKG env, Docker config)"}` +
             (r.mirrors.length > 0 ? `; mirrors: ${r.mirrors.join(", ")}` : ""),
         ),
-        `  timeout ${cfg.timeout_seconds}s, retry ${cfg.retry.max_attempts} attempts within ${cfg.retry.max_elapsed_seconds}s, mirror fallback ${cfg.enable_mirror_fallback ? "on" : "off"}` +
+        `  timeout ${cfg.timeout_seconds}s idle, ${cfg.request_deadline_seconds}s per request, retry ${cfg.retry.max_attempts} attempts within ${cfg.retry.max_elapsed_seconds}s, mirror fallback ${cfg.enable_mirror_fallback ? "on" : "off"}` +
           (cfg.cache_dir !== undefined ? `, cache ${cfg.cache_dir}` : ""),
       ]);
     });

@@ -79,7 +79,7 @@ describe("blob cache", () => {
     expect(await cache.readBytes(d)).toBeUndefined();
     await expect(readFile(cache.path(d))).rejects.toThrow();
     await cache.putBytes(d, bytes);
-    await writeFile(cache.path(d), "tampere");
+    await writeFile(cache.path(d), "0riginal");
     expect(await cache.copyTo(d, bytes.length, new PassThrough().resume())).toBe(false);
     await expect(readFile(cache.path(d))).rejects.toThrow();
     // Another size than the descriptor's: not served, not read.

@@ -3,7 +3,7 @@
  * `blobs/sha256/<hex>`, tags as `org.opencontainers.image.ref.name` annotations. Written
  * deterministically so the same image gives the same bytes.
  */
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import { join } from "node:path";
 import { UsageError, WasmOciError } from "../util/errors.ts";

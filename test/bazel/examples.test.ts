@@ -1,21 +1,24 @@
 /**
- * The examples under real Bazel 4.2.3, in this repository (not a copy): a real registry on a free
- * port, `node examples/setup.mjs` publishing the services there, `bazel build` and `bazel test` of
+ * The examples under real Bazel 4.2.3, hermetically: in the release archive of this repository
+ * extracted to a temp dir (hermetic-copy.ts: the repository's files and the prebuilt tools/dist,
+ * no node_modules in it or above it), with HOME an empty dir. A real registry on a free port,
+ * `node examples/setup.mjs` publishing the services there, `bazel build` and `bazel test` of
  * //examples/... with --//examples:registry pointing at it, then every command of the example
  * READMEs, in order, with the outcome each README states (`# fails: ...` = must fail). Bazel runs
- * with its own output user root and no convenience symlinks, so it never touches a developer's
- * output tree. The tests share one Bazel server and run in order.
+ * with its own output user root and no convenience symlinks. The tests share one Bazel server and
+ * run in order.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliBuilt, hermeticEnv, REPO_ROOT, runCli } from "../helpers/cli.ts";
+import { cliBuilt, hermeticEnv, runCli } from "../helpers/cli.ts";
 import { registryAvailable, startRegistry, type Registry } from "../helpers/registry.ts";
 import { runCommand } from "../helpers/processes.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
 import { bazelAvailable, makeBazel, processCounts, type Bazel, type BazelResult } from "./harness.ts";
+import { makeHermeticCopy } from "./hermetic-copy.ts";
 
 const ready = bazelAvailable() && registryAvailable() && cliBuilt();
 
@@ -67,6 +70,8 @@ function shellWords(line: string): string[] {
 
 describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
   let tmp: Tmp;
+  /** The repository copy everything runs in. */
+  let root: string;
   let reg: Registry;
   let bazel: Bazel;
   let bin: string;
@@ -87,10 +92,12 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
 
   beforeAll(async () => {
     tmp = await makeTmp("bazel-examples");
+    root = await makeHermeticCopy(tmp.path("hermetic"));
     reg = await startRegistry();
     flag = `--//examples:registry=${reg.host}`;
-    bazel = makeBazel(REPO_ROOT, tmp.path("bazel-root"), { HOME: tmp.path("home") });
-  }, 120_000);
+    await mkdir(tmp.path("home"), { recursive: true });
+    bazel = makeBazel(root, tmp.path("bazel-root"), { HOME: tmp.path("home") });
+  }, 180_000);
 
   afterAll(async () => {
     await bazel?.shutdown();
@@ -99,14 +106,14 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
   }, 120_000);
 
   it("setup.mjs publishes the example services (reproducibly: the digests app_production pins)", async () => {
-    const r = await runCommand(process.execPath, [join(REPO_ROOT, "examples", "setup.mjs"), "--registry", reg.host, "--json"], {
+    const r = await runCommand(process.execPath, [join(root, "examples", "setup.mjs"), "--registry", reg.host, "--json"], {
       env: { ...process.env, ...(hermeticEnv(tmp.path("setup")) as Record<string, string>) },
       timeoutMs: 240_000,
     });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { services: Array<{ name: string; digest: string }> };
     for (const s of doc.services) digests[s.name] = s.digest;
-    const build = await readFile(join(REPO_ROOT, "examples", "wac_oci_composition", "BUILD.bazel"), "utf8");
+    const build = await readFile(join(root, "examples", "wac_oci_composition", "BUILD.bazel"), "utf8");
     expect(build).toContain(`auth-service@${digests["auth-service"]}`);
     expect(build).toContain(`signed-service@${digests["signed-service"]}`);
   }, 260_000);
@@ -151,13 +158,13 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
   it("app_production pulled exactly the pinned services and verified them", async () => {
     const meta = await readFile(join(bin, "examples", "wac_oci_composition", "app_production_oci", "auth.oci.json"), "utf8");
     expect(meta).toContain(digests["auth-service"]!);
-    const verify = await runCli(["verify", "-i", join(bin, "examples", "wac_oci_composition", "app_production_oci", "auth.wasm"), "-K", join(REPO_ROOT, "examples", "wac_oci_composition", "keys", "example.pk")]);
+    const verify = await runCli(["verify", "-i", join(bin, "examples", "wac_oci_composition", "app_production_oci", "auth.wasm"), "-K", join(root, "examples", "wac_oci_composition", "keys", "example.pk")]);
     expect(verify.code, verify.stderr).toBe(0);
   }, 120_000);
 
   for (const pkg of ["", "wac_oci_composition", "oci_publishing", "wasm_signing"]) {
     it(`every command of examples/${pkg ? `${pkg}/` : ""}README.md does what the README says`, async () => {
-      const readme = await readFile(join(REPO_ROOT, "examples", pkg, "README.md"), "utf8");
+      const readme = await readFile(join(root, "examples", pkg, "README.md"), "utf8");
       const commands = readmeCommands(readme);
       expect(commands.length).toBeGreaterThan(0);
       for (const { line, fails } of commands) {
@@ -166,17 +173,23 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
         let r: { code: number; stdout: string; stderr: string };
         if (words[0] === "pnpm" && words[1] === "build") {
           // CI and `pnpm test` build before testing; rebuilding here would race other suites.
-          expect(existsSync(join(REPO_ROOT, "tools", "dist", "wasm-oci.mjs"))).toBe(true);
+          expect(existsSync(join(root, "tools", "dist", "wasm-oci.mjs"))).toBe(true);
           continue;
         } else if (words[0] === "bazel") {
           r = await bz(words[1]!, words.slice(2));
         } else if (words[0] === "node" && words[1] === "examples/setup.mjs") {
           const args = words.slice(2);
           if (!args.includes("--registry")) args.push("--registry", reg.host);
-          r = await runCommand(process.execPath, [join(REPO_ROOT, "examples", "setup.mjs"), ...args], { timeoutMs: 240_000 });
+          r = await runCommand(process.execPath, [join(root, "examples", "setup.mjs"), ...args], { timeoutMs: 240_000 });
         } else if (words[0] === "node" && words[1] === "tools/dist/wasm-oci.mjs") {
           await runCommand("mkdir", ["-p", tmp.path("readme")], { timeoutMs: 10_000 });
-          r = await runCli(words.slice(2), { cwd: REPO_ROOT, env: hermeticEnv(tmp.path("readme-env")) });
+          // The copy's own CLI, as the README runs it.
+          const c = await runCommand(process.execPath, [join(root, "tools", "dist", "wasm-oci.mjs"), ...words.slice(2)], {
+            cwd: root,
+            env: { ...process.env, ...(hermeticEnv(tmp.path("readme-env")) as Record<string, string>) },
+            timeoutMs: 120_000,
+          });
+          r = c;
         } else {
           throw new Error(`README command the test does not know how to run: ${line}`);
         }

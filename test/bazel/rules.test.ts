@@ -350,7 +350,7 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   it("buildifier --mode=check --lint=warn is clean", async () => {
     const r = await runCommand(
       join(REPO_ROOT, "node_modules", ".bin", "buildifier"),
-      ["--mode=check", "--lint=warn", "-r", "wasm", "test/bazel", "tools/BUILD.bazel", "BUILD.bazel", "MODULE.bazel", "WORKSPACE.bazel"],
+      ["--mode=check", "--lint=warn", "-r", "wasm", "examples", "e2e", "test/bazel", "tools/BUILD.bazel", "BUILD.bazel", "MODULE.bazel", "WORKSPACE.bazel"],
       { cwd: REPO_ROOT, timeoutMs: 60_000 },
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);

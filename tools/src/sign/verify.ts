@@ -145,7 +145,11 @@ export async function verifySource(src: ByteSource, keys: readonly PublicKey[], 
   const signatureKeyIds = [...new Set(data.sets.flatMap((s) => s.signatures.flatMap((r) => (r.keyId ? [hex(r.keyId)] : []))))];
   const perKey = keys.map((key) => ({ key, ...validHashesFor(key, data) }));
   // Hash only when some key has a valid signature: a wrong key fails without reading the file.
-  const walk = perKey.some((k) => k.hashes.length > 0) ? await hashSections(src, content, false) : undefined;
+  // A full verification hashes the file's bytes as they are; a partial one hashes each section as
+  // wasmsign2's verify_multi does, re-serialized (minimal LEB128), so a module whose sizes are
+  // encoded with extra bytes verifies partially exactly when the reference says it does.
+  const partial = opts.sections !== undefined;
+  const walk = perKey.some((k) => k.hashes.length > 0) ? await hashSections(src, content, partial) : undefined;
   const results: KeyVerification[] = perKey.map((k, index) => {
     const base = { index, key: k.key, keyId: hex(k.key.keyId) };
     if (k.hashes.length === 0 || walk === undefined) return { ...base, ok: false, reason: k.why };

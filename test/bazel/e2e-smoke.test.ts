@@ -4,10 +4,11 @@
  * in the release archive extracted to a temp dir (no node_modules anywhere), HOME an empty dir.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliBuilt, runCli } from "../helpers/cli.ts";
+import { runCommand } from "../helpers/processes.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
 import { bazelAvailable, makeBazel, processCounts, workspaceBazelrc, type Bazel } from "./harness.ts";
 import { makeHermeticCopy } from "./hermetic-copy.ts";
@@ -26,6 +27,23 @@ describe.skipIf(!ready)("e2e/smoke consumer module (Bazel 4.2.3, WORKSPACE twin,
     ws = join(root, "e2e", "smoke");
     // The offline stand-ins 4.2.3 needs (see .bazelrc); BCR's Bazel 8/9 need none of them.
     await writeFile(join(ws, ".bazelrc"), workspaceBazelrc([]));
+    // A second repository whose test target uses the rules: its launcher must find the runfiles
+    // when the target is not in the main repository.
+    const other = tmp.path("other");
+    await mkdir(other, { recursive: true });
+    await copyFile(join(ws, "src", "adder.wat"), join(other, "adder.wat"));
+    await copyFile(join(ws, "src", "calc.wit"), join(other, "calc.wit"));
+    await writeFile(join(other, "WORKSPACE"), 'workspace(name = "other")\n');
+    await writeFile(
+      join(other, "BUILD.bazel"),
+      [
+        'load("@rules_wasm_oci//wasm:defs.bzl", "wasm_component_from_wat", "wasm_component_test")',
+        'wasm_component_from_wat(name = "adder", wat = "adder.wat", wit = ["calc.wit"])',
+        'wasm_component_test(name = "adder_test", component = ":adder", expect = "9", invoke = "smoke:calc/ops#add(4, 5)")',
+        "",
+      ].join("\n"),
+    );
+    await appendFile(join(ws, "WORKSPACE.bazel"), `\nlocal_repository(name = "other", path = ${JSON.stringify(other)})\n`);
     await mkdir(tmp.path("home"), { recursive: true });
     bazel = makeBazel(ws, tmp.path("bazel-root"), { HOME: tmp.path("home") });
   }, 180_000);
@@ -54,6 +72,18 @@ describe.skipIf(!ready)("e2e/smoke consumer module (Bazel 4.2.3, WORKSPACE twin,
     expect(r.code, out.slice(-6000)).toBe(0);
     for (const t of ["adder_test", "app_test", "app_signed_test"]) expect(out).toMatch(new RegExp(`//:${t}\\s+(\\(cached\\) )?PASSED`));
   }, 420_000);
+
+  it("a test target in another repository finds its runfiles: under bazel test, and started by hand", async () => {
+    const r = await bazel.run("test", ["--symlink_prefix=/", "@other//:adder_test"], { timeoutMs: 300_000 });
+    expect(r.code, (r.stdout + r.stderr).slice(-6000)).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/@other\/\/:adder_test\s+(\(cached\) )?PASSED/);
+    // Outside Bazel: no RUNFILES_DIR or TEST_SRCDIR, the script finds <script>.runfiles itself.
+    const script = join(bin, "external", "other", "adder_test.test.sh");
+    const env: NodeJS.ProcessEnv = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: tmp.path("home") };
+    const run = await runCommand(script, [], { cwd: tmp.path("home"), env, timeoutMs: 120_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("9");
+  }, 320_000);
 
   it("the image holds the signed composition", async () => {
     expect(existsSync(join(bin, "app_image_layout", "oci-layout"))).toBe(true);

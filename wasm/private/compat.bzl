@@ -4,7 +4,7 @@ The rules run on Bazel 8 and 9 with bzlmod (MODULE.bazel; Bazel 7.4+ works too) 
 4.2.3 and later with a WORKSPACE:
 - `BZLMOD`: bzlmod is on when labels print in canonical form (`@@repo//...`); every bzlmod
   Bazel these rules accept (MODULE.bazel `bazel_compatibility`) has what is gated on it;
-- the node binary: under bzlmod the rules_nodejs node toolchain (`node_toolchain_types`), with a
+- the node binary: under bzlmod the rules_nodejs node toolchain (`node_toolchain_type`), with a
   WORKSPACE a `node` given to the toolchain by wasm/repositories.bzl;
 - `ctx.actions.run(toolchain = ...)` (automatic execution groups): passed under bzlmod
   (`action_toolchain_kwargs`); Bazel 4.2.3 does not have the parameter, and the toolchain's files
@@ -21,17 +21,27 @@ The rules run on Bazel 8 and 9 with bzlmod (MODULE.bazel; Bazel 7.4+ works too) 
 
 BZLMOD = str(Label("//:invalid")).startswith("@@")
 
-def node_toolchain_types():
-    """The `toolchains` entry that resolves rules_nodejs's node for the execution platform.
+def node_toolchain_type():
+    """The rules_nodejs node toolchain type under bzlmod, else None (node is an attribute there).
 
     Returns:
-        list: empty with a WORKSPACE (node is an attribute there); under bzlmod the optional
-        `@rules_nodejs//nodejs:toolchain_type`, whose toolchains rules_nodejs registers with
-        `exec_compatible_with` their platform.
+        Label or None: `@rules_nodejs//nodejs:toolchain_type`, whose toolchains rules_nodejs
+        registers with `exec_compatible_with` their platform.
     """
     if not BZLMOD:
+        return None
+    return Label("@rules_nodejs//nodejs:toolchain_type")
+
+def node_toolchain_requirements():
+    """The `toolchains` entry of a rule that takes node from rules_nodejs when no node is given.
+
+    Returns:
+        list: empty with a WORKSPACE; under bzlmod the optional node toolchain type.
+    """
+    t = node_toolchain_type()
+    if t == None:
         return []
-    return [config_common.toolchain_type(Label("@rules_nodejs//nodejs:toolchain_type"), mandatory = False)]
+    return [config_common.toolchain_type(t, mandatory = False)]
 
 def action_toolchain_kwargs(toolchain_type):
     """`toolchain = ` for ctx.actions.run(_shell) where Bazel has the parameter.

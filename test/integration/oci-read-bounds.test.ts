@@ -147,6 +147,17 @@ describe("bounded local reads (finding 5): non-regular files are refused", () =>
     expect(r.stderr).toMatch(/not a regular file/);
   });
 
+  it("a file:// reference to a FIFO or /dev/zero", async () => {
+    const fifo = tmp.path(`url-fifo-${++n}.wasm`);
+    await mkfifo(fifo);
+    const pin = `@sha256:${"0".repeat(64)}`;
+    for (const path of [fifo, "/dev/zero"]) {
+      const r = await runCli(["pull", `file://${path}${pin}`, "-o", tmp.path(`out-${++n}`, "app.wasm")], { env: hermeticEnv(tmp.dir), timeoutMs: QUICK });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/not a regular file/);
+    }
+  });
+
   it("a symlink to a regular file is still read (Bazel hands layouts over as symlink trees)", async () => {
     const { dir } = await layout();
     const real = join(dir, "index.real.json");

@@ -11,7 +11,8 @@
  * and files still match is left alone: an `oci://` tag costs one manifest request, a pinned
  * reference none, and no blob is requested.
  */
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { DigestMismatchError, WasmOciError, errorMessage } from "../util/errors.ts";
@@ -156,7 +157,7 @@ async function upToDate(
   if (policyOnDisk !== entry.policy?.digest) return undefined;
   let metadata: ComponentMetadata;
   try {
-    metadata = JSON.parse(await readFile(f.metadata, "utf8")) as ComponentMetadata;
+    metadata = JSON.parse(await readTextFile(f.metadata, READ_LIMITS.configFile, "BAD_METADATA", "metadata")) as ComponentMetadata;
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
  * digests, policy layer), and a fingerprint of the checks it passed. A later run whose
  * manifest entry, checks and files on disk still match a lock entry sends no blob request.
  */
-import { readFile } from "node:fs/promises";
+import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import * as z from "zod";
 import { writeFileAtomic } from "../util/atomic-write.ts";
 import { WasmOciError } from "../util/errors.ts";
@@ -37,7 +37,7 @@ export type LockFile = z.infer<typeof lockFileSchema>;
 export async function readLock(path: string): Promise<Map<string, LockEntry>> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path, READ_LIMITS.configFile, "BAD_LOCK_FILE", "lock file");
   } catch {
     return new Map();
   }

@@ -9,7 +9,7 @@
  * is required for file:// and https:// (they have no manifest to pin). An `oci://` URI may also
  * pin its manifest with `@sha256:...`.
  */
-import { readFile } from "node:fs/promises";
+import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
 import { dirname, resolve } from "node:path";
 import * as z from "zod";
 import { UsageError } from "../util/errors.ts";
@@ -75,7 +75,7 @@ export async function loadComponentsManifest(path: string): Promise<ComponentsMa
   const { LineCounter, parseDocument } = await import("yaml");
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readTextFile(path, READ_LIMITS.configFile, "INPUT_UNREADABLE", "components manifest");
   } catch (e) {
     throw new UsageError(`cannot read components manifest ${path}: ${(e as Error).message}`, "INPUT_UNREADABLE");
   }

@@ -5,7 +5,7 @@
  * checked to be YAML, so a typo fails at packaging time instead of at load time.
  */
 import { basename } from "node:path";
-import { readFile } from "node:fs/promises";
+import { readRegularFile } from "../util/bounded-read.ts";
 import { UsageError, WasmOciError } from "../util/errors.ts";
 import { sha256Digest } from "../util/digest.ts";
 import type { Descriptor, ImageManifest } from "./manifest.ts";
@@ -40,12 +40,14 @@ export async function checkPolicyYaml(bytes: Uint8Array, what: string): Promise<
 export async function readPolicyLayerFile(path: string): Promise<BlobContent> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readRegularFile(
+      path,
+      MAX_POLICY_BYTES,
+      (size) => new UsageError(`policy file ${path} is ${size} bytes or more; at most ${MAX_POLICY_BYTES} (1 MiB) are accepted`, "POLICY_TOO_LARGE"),
+    );
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read policy file ${path}: ${(e as Error).message}`, "INPUT_UNREADABLE");
-  }
-  if (bytes.length > MAX_POLICY_BYTES) {
-    throw new UsageError(`policy file ${path} is ${bytes.length} bytes; at most ${MAX_POLICY_BYTES} (1 MiB) are accepted`, "POLICY_TOO_LARGE");
   }
   await checkPolicyYaml(bytes, `policy file ${path}`);
   return { descriptor: { mediaType: POLICY_LAYER, digest: sha256Digest(bytes), size: bytes.length, annotations: { [ANNOTATION_TITLE]: basename(path) } }, bytes };

@@ -6,7 +6,7 @@
  * without a registry's content addressing, the pin is the only integrity check, and TLS keeps a
  * network attacker from even serving a substitute.
  */
-import { createReadStream } from "node:fs";
+import { openRegularFile } from "../util/bounded-read.ts";
 import { once } from "node:events";
 import { rename } from "node:fs/promises";
 import { isAbsolute } from "node:path";
@@ -85,9 +85,9 @@ export function parseUrlReference(ref: string, digest?: Digest): UrlReference {
 async function openSource(ref: UrlReference, timeoutMs: number): Promise<{ body: Readable; size?: number }> {
   if (ref.kind === "file") {
     try {
-      const body = createReadStream(ref.path as string, { highWaterMark: 1 << 20 });
-      await once(body, "open");
-      return { body };
+      // A regular file only: a FIFO would block the open, /dev/zero would run to the size limit.
+      const { handle, size } = await openRegularFile(ref.path as string);
+      return { body: handle.createReadStream({ highWaterMark: 1 << 20 }), size };
     } catch (e) {
       throw new WasmOciError("NOT_FOUND", `cannot read ${ref.url}: ${errorMessage(e)}`, { cause: e });
     }

@@ -70,6 +70,20 @@ describe("redirects", () => {
     expect(seen).toBe("Bearer t");
   });
 
+  it("drops Authorization on a redirect to the same host and port on another scheme", async () => {
+    agent.get("http://127.0.0.1:5000").intercept({ path: "/v2/a", method: "GET" }).reply(307, "", { headers: { location: "https://127.0.0.1:5000/v2/b" } });
+    let seen: string | undefined = "not called";
+    agent
+      .get("https://127.0.0.1:5000")
+      .intercept({ path: "/v2/b", method: "GET" })
+      .reply((opts) => {
+        seen = authOf(opts.headers);
+        return { statusCode: 200, data: "" };
+      });
+    await client().send({ method: "GET", url: new URL("http://127.0.0.1:5000/v2/a"), headers: { authorization: "Bearer t" } });
+    expect(seen).toBeUndefined();
+  });
+
   it("refuses a downgrade from HTTPS to plain HTTP on a public host", async () => {
     agent.get("https://registry.example").intercept({ path: "/v2/a", method: "GET" }).reply(302, "", { headers: { location: "http://evil.example/x" } });
     await expect(client().send({ method: "GET", url: new URL("https://registry.example/v2/a") })).rejects.toThrow(/HTTPS to plain HTTP/);
@@ -176,6 +190,65 @@ describe("token flow", () => {
     expect(msg).toMatch(/registry\.example/);
     expect(msg).toMatch(/tried: env TEST/);
     expect(msg).not.toMatch(/hunter2/);
+  });
+});
+
+describe("credentials stay with the registry's origin", () => {
+  const basic = (): (() => Promise<CredentialResult>) => async () => ({
+    credential: { kind: "basic", username: "u", password: "p4ss" },
+    source: "env TEST",
+    tried: ["env TEST"],
+  });
+
+  /** Makes the Authenticator learn the registry's Basic challenge, so it sends credentials up front. */
+  async function primed(): Promise<Authenticator> {
+    const reg = agent.get("https://registry.example");
+    reg.intercept({ path: "/v2/app/blobs/uploads/", method: "POST" }).reply(401, "", { headers: { "www-authenticate": 'Basic realm="r"' } });
+    reg.intercept({ path: "/v2/app/blobs/uploads/", method: "POST" }).reply(202, "", { headers: { location: "/v2/app/blobs/uploads/1" } });
+    const auth = new Authenticator("registry.example", client(), basic(), false);
+    const res = await auth.send({ method: "POST", url: new URL("https://registry.example/v2/app/blobs/uploads/") }, ["repository:app:pull,push"]);
+    expect(res.status).toBe(202);
+    return auth;
+  }
+
+  for (const [what, target] of [
+    ["another host", "https://storage.example/up/1"],
+    ["the same host on another port", "https://registry.example:8443/up/1"],
+  ] as const) {
+    it(`an upload Location on ${what} gets the PUT without Authorization`, async () => {
+      const auth = await primed();
+      const u = new URL(target);
+      let seen: string | undefined = "not called";
+      agent
+        .get(u.origin)
+        .intercept({ path: u.pathname, method: "PUT" })
+        .reply((opts) => {
+          seen = authOf(opts.headers);
+          return { statusCode: 201, data: "" };
+        });
+      const res = await auth.send({ method: "PUT", url: u, body: "x" }, ["repository:app:pull,push"]);
+      expect(res.status).toBe(201);
+      expect(seen).toBeUndefined();
+    });
+  }
+
+  it("a plain-HTTP Location from an HTTPS registry is refused before anything is sent", async () => {
+    const auth = await primed();
+    await expect(auth.send({ method: "PUT", url: new URL("http://registry.example/up/1"), body: "x" }, [])).rejects.toMatchObject({ code: "INSECURE_URL" });
+  });
+
+  it("a 401 from another origin is not answered with the registry's credential", async () => {
+    const auth = await primed();
+    let seen: string | undefined = "not called";
+    agent
+      .get("https://storage.example")
+      .intercept({ path: "/up/2", method: "PUT" })
+      .reply((opts) => {
+        seen = authOf(opts.headers);
+        return { statusCode: 401, data: "", responseOptions: { headers: { "www-authenticate": 'Basic realm="give me"' } } };
+      });
+    await expect(auth.send({ method: "PUT", url: new URL("https://storage.example/up/2"), body: "x" }, [])).rejects.toThrow(/storage\.example.*is not the registry/);
+    expect(seen).toBeUndefined();
   });
 });
 

@@ -13,7 +13,7 @@ import { CompositionGraph, type NodeId, type PackageId } from "../../tools/src/c
 import { packageFromBytes } from "../../tools/src/component/package.ts";
 import { promote } from "../../tools/src/component/types.ts";
 import { encodeGraphSync } from "../../tools/src/compose/encoder.ts";
-import { runIsolated } from "../../tools/src/compose/validate.ts";
+import { runIsolated, validateComponent } from "../../tools/src/compose/validate.ts";
 
 // ../shared beside the repository root, as in CI's fresh clone.
 const ROOT = fileURLToPath(new URL("../../../shared/conformance/wac/crates/wac-graph/tests/graphs", import.meta.url));
@@ -130,7 +130,7 @@ describe("wac-graph fixtures", () => {
         try {
           const graph = await buildGraph(dir, g);
           const bytes = encodeGraphSync(graph, { defineComponents: false });
-          await runIsolated("componentWit", bytes);
+          await validateComponent(bytes);
         } catch (e) {
           message = (e as Error).message;
         }
@@ -139,7 +139,7 @@ describe("wac-graph fixtures", () => {
       } else {
         const graph = await buildGraph(dir, g);
         const bytes = encodeGraphSync(graph, { defineComponents: false });
-        await runIsolated("componentWit", bytes);
+        await validateComponent(bytes);
         const printed = await runIsolated("print", bytes);
         expect(normalize(printed)).toBe(normalize(readFileSync(join(dir, "encoded.wat"), "utf8")));
       }

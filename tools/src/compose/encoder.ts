@@ -209,10 +209,10 @@ export async function encodeGraphValidatedChunks(graph: CompositionGraph, option
 export async function encodeGraphValidating(graph: CompositionGraph, options: EncodeOptions): Promise<{ chunks: Chunk[]; validation: Promise<void> }> {
   const chunks = encodeGraphChunks(graph, options);
   if (options.validate === false) return { chunks, validation: Promise.resolve() };
-  const { runIsolated, stripCustomSections } = await import("./validate.ts");
+  const { validateChunks, stripCustomSections } = await import("./validate.ts");
   // Skeletons are the files minus custom sections (and, when loaded for validation, with
   // their core modules), so the view is built from them and never reads the inputs again.
-  const validation = runIsolated("componentWit", concatChunks(encodeGraphChunks(graph, options, stripCustomSections))).then(() => undefined);
+  const validation = validateChunks(encodeGraphChunks(graph, options, stripCustomSections));
   validation.catch(() => undefined);
   return { chunks, validation };
 }

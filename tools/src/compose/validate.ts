@@ -8,11 +8,15 @@ import { Worker } from "node:worker_threads";
 import { WasmOciError } from "../util/errors.ts";
 import { jcoWasmToolsUrl, warmWasmTools } from "../util/wasm-tools.ts";
 import { Reader, Writer } from "../component/binary.ts";
+import { chunksLength, concatChunks, type Chunk } from "./chunks.ts";
 
 export class ValidationError extends WasmOciError {
-  constructor(message: string) {
-    super("VALIDATION_FAILED", `encoding produced a component that failed validation: ${message}`);
+  /** What wasm-tools said. */
+  readonly detail: string;
+  constructor(detail: string) {
+    super("VALIDATION_FAILED", `encoding produced a component that failed validation: ${detail}`);
     this.name = "ValidationError";
+    this.detail = detail;
   }
 }
 
@@ -105,11 +109,43 @@ export function runIsolated(op: "componentWit" | "print", bytes: Uint8Array, tim
   });
 }
 
-/** Validates component-level types of `bytes` (throws ValidationError). */
+/** Validates a component (throws ValidationError). */
 export async function validateComponent(bytes: Uint8Array): Promise<void> {
   // Custom sections (names, producers, padding, embedded metadata) cannot make a component
   // invalid; dropping them first keeps validation of large compositions cheap.
-  await runIsolated("componentWit", stripCustomSections(bytes));
+  await validateChunks([stripCustomSections(bytes)]);
+}
+
+/**
+ * Validates the component made of `pieces` (concatenated) exactly as `wasm-tools validate`
+ * does, with jco's wasm-tools. jco offers no bare validator, only `componentWit`, which runs
+ * the full validator and then reads the component's WIT; that reading rejects or panics on
+ * valid components that export types, interfaces or worlds. So the component is given nested
+ * in an outer component that has no imports or exports: the validator checks the nested one
+ * completely, and the outer one always has a WIT reading (an empty world).
+ */
+export async function validateChunks(chunks: readonly Chunk[]): Promise<void> {
+  const header = new Writer(16).raw(COMPONENT_PREAMBLE).byte(COMPONENT_SECTION).u32(chunksLength(chunks)).bytes();
+  const wrapped = concatChunks([header, ...chunks]);
+  try {
+    await runIsolated("componentWit", wrapped);
+  } catch (e) {
+    // Offsets in wasm-tools messages are into the wrapper: report them into the component.
+    if (e instanceof ValidationError) throw new ValidationError(shiftOffsets(e.detail, header.length));
+    throw e;
+  }
+}
+
+const COMPONENT_PREAMBLE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]);
+const COMPONENT_SECTION = 4;
+
+function shiftOffsets(message: string, by: number): string {
+  return message
+    .replace(/^Failed to decode wit component\n/, "")
+    .replace(/\(at offset 0x([0-9a-f]+)\)/g, (all, hex: string) => {
+      const n = parseInt(hex, 16) - by;
+      return n >= 0 ? `(at offset 0x${n.toString(16)})` : all;
+    });
 }
 
 /**

@@ -11,7 +11,7 @@
 import { Writer } from "../component/binary.ts";
 import type {
   CoreExtern, CoreValType, DefinedTypeId, FuncTypeId, InterfaceId, ItemKind, ModuleTypeId, PrimitiveType,
-  ResourceId, Type, Types, ValueType, WorldId,
+  Resource, ResourceId, Type, Types, ValueType, WorldId,
 } from "../component/types.ts";
 import { CompositionError } from "./graph.ts";
 
@@ -517,23 +517,34 @@ export class TypeEncoder {
     const outer = state.usedTypeIndex(name);
     if (outer !== undefined) {
       index = enc.importItem(name, { k: "type", eq: outer });
-    } else if (res.aliasOf !== undefined) {
-      const source = this.types.resolveResource(res.aliasOf);
-      const sourceName = this.types.resource(source).name;
-      let sourceIndex = state.current.resources.get(sourceName) ?? state.current.getType(this.types, `resource:${source}`);
-      if (sourceIndex === undefined) {
-        if (res.aliasOwner === undefined) throw new CompositionError("ENCODE_INTERNAL", `resource \`${name}\` aliases \`${sourceName}\`, which is not available and has no owning interface`);
-        const iid = this.types.iface(res.aliasOwner).id;
-        const instance = iid === undefined ? undefined : state.current.instances.get(iid);
-        if (instance === undefined) throw new CompositionError("ENCODE_INTERNAL", `interface \`${iid ?? "?"}\` owning resource \`${sourceName}\` is not imported`);
-        sourceIndex = enc.aliasTypeExport(instance, sourceName);
-        state.current.setType(this.types, `resource:${source}`, sourceIndex);
-      }
-      index = enc.importItem(name, { k: "type", eq: sourceIndex });
     } else {
-      index = enc.importItem(name, { k: "type" });
+      // Undefined also for a used resource whose interface is not imported here (a world that
+      // includes another world's `use`): wac-parser keeps the item without the `use`, and
+      // wac-graph imports it as a resource of its own.
+      const source = this.resourceSourceIndex(state, res);
+      index = enc.importItem(name, source === undefined ? { k: "type" } : { k: "type", eq: source });
     }
     state.current.resources.set(res.name, index);
+    return index;
+  }
+
+  /**
+   * The index of the resource an alias resource stands for in the current scope: already
+   * imported or aliased, else aliased now from the imported instance of its owning interface;
+   * undefined when that interface is not imported in this scope.
+   */
+  private resourceSourceIndex(state: EncodeState, res: Resource): number | undefined {
+    if (res.aliasOf === undefined) return undefined;
+    const source = this.types.resolveResource(res.aliasOf);
+    const sourceName = this.types.resource(source).name;
+    const known = state.current.resources.get(sourceName) ?? state.current.getType(this.types, `resource:${source}`);
+    if (known !== undefined) return known;
+    if (res.aliasOwner === undefined) throw new CompositionError("ENCODE_INTERNAL", `resource \`${res.name}\` aliases \`${sourceName}\`, which is not available and has no owning interface`);
+    const iid = this.types.iface(res.aliasOwner).id;
+    const instance = iid === undefined ? undefined : state.current.instances.get(iid);
+    if (instance === undefined) return undefined;
+    const index = state.current.encodable.aliasTypeExport(instance, sourceName);
+    state.current.setType(this.types, `resource:${source}`, index);
     return index;
   }
 

@@ -376,6 +376,7 @@ export class TypeConverter {
       world.exports.set(name, kind);
     };
     const typeEmit = (name: string, kind: ItemKind, span: Span) => addImport(name, kind, span);
+    const includes: Array<Extract<WorldItem, { kind: "include" }>> = [];
     if (lazy) {
       items.forEach((item) => {
         if (item.kind === "use") this.worldUse(item, scope, world, true);
@@ -425,38 +426,50 @@ export class TypeConverter {
           }
           break;
         }
-        case "include": {
-          const wid = item.world.kind === "package" ? this.host.foreignWorld(item.world.path) : this.host.localWorld(item.world.id);
-          const other = this.types.world(wid);
-          const renames = new Map<string, string>();
-          const seenWith = new Set<string>();
-          for (const w of item.with) {
-            if (seenWith.has(w.from.name)) this.fail(w.from.span, `duplicate \`${w.from.name}\` in world include \`with\` clause`);
-            seenWith.add(w.from.name);
-          }
-          for (const w of item.with) {
-            if (!other.imports.has(w.from.name) && !other.exports.has(w.from.name)) {
-              this.fail(w.from.span, `world does not have an import or export named \`${w.from.name}\``);
-            }
-            renames.set(w.from.name, w.to.name);
-          }
-          for (const [name, used] of other.uses) if (!world.uses.has(name)) world.uses.set(name, used);
-          for (const [map, into] of [[other.imports, world.imports], [other.exports, world.exports]] as const) {
-            for (const [name, kind] of map) {
-              const target = renames.get(name) ?? name;
-              if (into.has(target)) {
-                // Interfaces included twice are the same import; plain names must not clash.
-                if (target.includes(":")) continue;
-                this.fail(item.span, `\`${target}\` from the included world conflicts with an existing item of the same name; rename it with \`with\``);
-              }
-              into.set(target, kind);
-            }
-          }
+        case "include":
+          // WAC (wac-parser) includes after the world's own items, so conflicts are found in
+          // what the world declares itself; WIT declares no order and elaborates in place.
+          if (lazy) this.include(item, world, true);
+          else includes.push(item);
           break;
-        }
       }
     }
+    for (const item of includes) this.include(item, world, false);
     return this.types.addWorld(world);
+  }
+
+  /**
+   * `include w [with {..}]`: the included world's imports and exports (renamed). Its `uses` come
+   * along only from WIT, where the used interface is among the imports (wit-parser); wac-parser
+   * copies only the items, so an included used type is imported as the type itself.
+   */
+  private include(item: Extract<WorldItem, { kind: "include" }>, world: World, withUses: boolean): void {
+    const wid = item.world.kind === "package" ? this.host.foreignWorld(item.world.path) : this.host.localWorld(item.world.id);
+    const other = this.types.world(wid);
+    const renames = new Map<string, string>();
+    const seenWith = new Set<string>();
+    for (const w of item.with) {
+      if (seenWith.has(w.from.name)) this.fail(w.from.span, `duplicate \`${w.from.name}\` in world include \`with\` clause`);
+      seenWith.add(w.from.name);
+    }
+    for (const w of item.with) {
+      if (!other.imports.has(w.from.name) && !other.exports.has(w.from.name)) {
+        this.fail(w.from.span, `world does not have an import or export named \`${w.from.name}\``);
+      }
+      renames.set(w.from.name, w.to.name);
+    }
+    if (withUses) for (const [name, used] of other.uses) if (!world.uses.has(name)) world.uses.set(name, used);
+    for (const [map, into] of [[other.imports, world.imports], [other.exports, world.exports]] as const) {
+      for (const [name, kind] of map) {
+        const target = renames.get(name) ?? name;
+        if (into.has(target)) {
+          // Interfaces included twice are the same import; plain names must not clash.
+          if (target.includes(":")) continue;
+          this.fail(item.span, `\`${target}\` from the included world conflicts with an existing item of the same name; rename it with \`with\``);
+        }
+        into.set(target, kind);
+      }
+    }
   }
 
   /**

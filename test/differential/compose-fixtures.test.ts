@@ -36,7 +36,7 @@ function cases(kind: "resolution" | "encoding", fail: boolean): CaseSpec[] {
 const OK = [...cases("resolution", false), ...cases("encoding", false)];
 const FAIL = [...cases("resolution", true), ...cases("encoding", true)];
 
-describe.skipIf(!present || !cliBuilt() || oraclesMissing(["wac", "wasm-tools"]))("differential: wac's fixtures", () => {
+describe.skipIf(!present || !cliBuilt() || oraclesMissing(["wac", "wasm-tools", "wasmtime"]))("differential: wac's fixtures", () => {
   const tally = new Tally("compose, wac fixtures");
   let tmp: Tmp;
   beforeAll(async () => {

@@ -142,6 +142,25 @@ describe("helpers", () => {
 });
 
 describe("validation", () => {
+  it("accepts what wasm-tools validate accepts: a component exporting only a type or a world has no WIT reading but is valid", async () => {
+    const { validateComponent } = await import("../../tools/src/compose/validate.ts");
+    await validateComponent(await parse(`(component (type $t (record (field "a" u32))) (export "t" (type $t)))`));
+    await validateComponent(await parse(`(component (type $w (component (export "a:b/w" (component (import "f" (func)))))) (export "w" (type $w)))`));
+  }, 60_000);
+
+  it("rejects an invalid component with wasm-tools' message and the offset into the component", async () => {
+    const { runIsolated, validateComponent } = await import("../../tools/src/compose/validate.ts");
+    const bytes = await parse(`(component (import "a:b/c" (instance)) (import "a:b/c" (instance)))`);
+    const err = await validateComponent(bytes).then(() => undefined, (e: unknown) => e as { code: string; detail: string });
+    expect(err?.code).toBe("VALIDATION_FAILED");
+    expect(err?.detail).toMatch(/import name `a:b\/c` conflicts with previous name/);
+    // The same validator on the bare component (it fails before any WIT reading) names the same offset.
+    const bare = await runIsolated("componentWit", bytes).then(() => "", (e: unknown) => (e as { detail: string }).detail);
+    const offset = (m: string) => /\(at offset (0x[0-9a-f]+)\)/.exec(m)?.[1];
+    expect(offset(err!.detail)).toBeDefined();
+    expect(offset(err!.detail)).toBe(offset(bare));
+  }, 60_000);
+
   it("reports an invalid composition as VALIDATION_FAILED and stays usable for the next call", async () => {
     // A component whose embedded core module is garbage: our reader does not decode module
     // bodies, wasm-tools does.

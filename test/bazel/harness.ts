@@ -47,6 +47,8 @@ export function workspaceBazelrc(actionEnv: string[]): string {
     `common:bazel4 --override_repository=rules_cc=${RULES_CC_STANDIN}`,
     `common:bazel4 --override_repository=remote_coverage_tools=${COVERAGE_STANDIN}`,
     `build --incompatible_strict_action_env`,
+    // Hermetic actions run in the CLI's JSON persistent worker; Bazel 4.x and 5.0 need this flag.
+    `build:bazel4 --experimental_worker_allow_json_protocol`,
     // Names only: the values come from the environment of each bazel command.
     ...actionEnv.map((v) => `build --action_env=${v}`),
     `build --show_result=50`,

@@ -59,7 +59,8 @@ const REQUESTS: readonly (readonly string[])[] = [
   ["sign", "-i", "app.wasm", "-o", "out/app.signed.wasm", "-k", "sk", "-K", "pk", "--json"],
   ["sign", "-i", "app.wasm", "-o", "out/app.detached.wasm", "-k", "sk", "-S", "out/app.sig"],
   ["--stdout-file", "out/verify.txt", "--copy-on-success", "signed.wasm", "out/verified.wasm", "verify", "-i", "signed.wasm", "-K", "pk"],
-  ["--stdout-file", "out/verify-bad.txt", "--copy-on-success", "signed.wasm", "out/verified-bad.wasm", "verify", "-i", "signed.wasm", "-K", "other.pk"],
+  // Trailing action options: how the Bazel rules pass them.
+  ["verify", "-i", "signed.wasm", "-K", "other.pk", "--stdout-file", "out/verify-bad.txt", "--copy-on-success", "signed.wasm", "out/verified-bad.wasm"],
   ["verify", "-i", "app.wasm", "-K", "pk", "--json"],
   ["image", "signed.wasm", "-o", "out/layout", "--tar", "out/image.tar", "-t", "1.0.0", "--json"],
   ["plug", "frontend.wasm", "--plug", "math.wasm", "-o", "out/plugged.wasm"],

@@ -55,13 +55,20 @@ describe("flagfiles and action options", () => {
     await expect(expandFlagfiles([`@${tmp.path("missing")}`])).rejects.toMatchObject({ code: "FLAGFILE_UNREADABLE" });
   });
 
-  it("takes only leading action options", () => {
-    expect(parseActionOptions(["--stdout-file", "r", "--copy-on-success", "a", "b", "verify", "--stdout-file", "x"])).toEqual({
+  it("takes action options from the start and the end only", () => {
+    expect(parseActionOptions(["--stdout-file", "r", "--copy-on-success", "a", "b", "verify", "-i", "x"])).toEqual({
       stdoutFile: "r",
       copy: { src: "a", dst: "b" },
-      args: ["verify", "--stdout-file", "x"],
+      args: ["verify", "-i", "x"],
     });
+    expect(parseActionOptions(["verify", "-i", "x", "--stdout-file", "r", "--copy-on-success", "a", "b"])).toEqual({
+      stdoutFile: "r",
+      copy: { src: "a", dst: "b" },
+      args: ["verify", "-i", "x"],
+    });
+    expect(parseActionOptions(["show", "--stdout-file", "r", "-i", "x"]).args).toEqual(["show", "--stdout-file", "r", "-i", "x"]);
     expect(() => parseActionOptions(["--copy-on-success", "a"])).toThrow(/SRC and DST/);
+    expect(() => parseActionOptions(["--stdout-file", "a", "x", "--stdout-file", "b"])).toThrow(/twice/);
   });
 });
 

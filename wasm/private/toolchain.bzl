@@ -130,6 +130,18 @@ HERMETIC_ENV = {
     "WASM_OCI_LOG": "warn",
 }
 
+# Hermetic actions run in the CLI's persistent worker (`wasm-oci --persistent_worker`, Bazel's JSON
+# worker protocol): one warm node process per mnemonic instead of one start-up per action. Every
+# request is isolated (its own output, log level and secrets; see tools/src/worker/), so requests
+# may interleave in one process (multiplex). Users turn it off per mnemonic with
+# `--strategy=<Mnemonic>=sandboxed` (docs/rules.md). Bazel before 6 needs
+# `--experimental_worker_allow_json_protocol` for JSON workers.
+WORKER_REQUIREMENTS = {
+    "supports-workers": "1",
+    "supports-multiplex-workers": "1",
+    "requires-worker-protocol": "json",
+}
+
 def wasm_oci_action_kwargs(ctx, network = False, cacheable = True):
     """ctx.actions.run(_shell) keyword arguments for an action that runs the CLI.
 
@@ -157,48 +169,48 @@ def wasm_oci_action_kwargs(ctx, network = False, cacheable = True):
 def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, network = False, cacheable = True, stdout = None, copy = None):
     """Runs `node wasm-oci.mjs <arguments>` as an action, in the execroot.
 
-    Hermetic actions get a fixed environment and run sandboxed. Network actions (pulls) are
-    tagged `requires-network` and get the user's `--action_env` variables, which is the only
-    way credentials reach them: never through arguments, files or providers.
+    Hermetic actions get a fixed environment and run in the persistent worker (sandboxed when
+    the worker strategy is turned off). Network actions (pulls) are tagged `requires-network` and
+    get the user's `--action_env` variables, which is the only way credentials reach them: never
+    through arguments, files or providers; they never run in the worker.
 
     Args:
         ctx: rule context.
-        arguments: list of Args objects or strings, after the CLI itself.
+        arguments: a list holding one ctx.actions.args() object: the command line after the CLI
+            (it gets the action options and becomes the action's param file).
         inputs: list or depset of input files.
         outputs: output files (including `stdout` and the copy target).
         mnemonic: action mnemonic.
         progress_message: progress message (names the rule, shown when the action fails).
         network: the action talks to a registry.
         cacheable: False for tag-only pulls (the tag may move).
-        stdout: File to write the command's stdout to.
+        stdout: File to write the command's stdout to (only when it succeeds).
         copy: (src, dst) Files: copy src to dst after the command succeeded, so that dst exists
             only when the check the command performs passed.
     """
     tc = wasm_oci_tool(ctx)
-    args = ctx.actions.args()
-    args.add_all(tc.args_prefix)
+    if len(arguments) != 1 or type(arguments[0]) != "Args":
+        fail("run_wasm_oci (%s): arguments must be one ctx.actions.args() object, got %s" % (mnemonic, arguments))
+
+    # Everything after the CLI goes into one param file: a worker's start-up command line must be
+    # the same for all actions of a mnemonic, and each request carries the file's lines. The
+    # action options (tools/src/cli/action.ts) go last, where the CLI also takes them.
+    args = arguments[0]
+    if stdout:
+        args.add("--stdout-file", stdout)
+    if copy:
+        args.add_all("--copy-on-success", [copy[0], copy[1]])
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
     kwargs = wasm_oci_action_kwargs(ctx, network = network, cacheable = cacheable)
-    if stdout == None and copy == None:
-        ctx.actions.run(
-            executable = tc.executable,
-            tools = tc.tools,
-            arguments = [args] + arguments,
-            inputs = inputs,
-            outputs = outputs,
-            mnemonic = mnemonic,
-            progress_message = progress_message,
-            **kwargs
-        )
-        return
-    pre = ctx.actions.args()
-    pre.add(stdout.path if stdout else "/dev/stdout")
-    pre.add(copy[0].path if copy else "")
-    pre.add(copy[1].path if copy else "")
-    pre.add(tc.executable.path)
-    ctx.actions.run_shell(
-        command = 'out="$1"; src="$2"; dst="$3"; shift 3; "$@" > "$out" || exit $?; if [ -n "$dst" ]; then cp "$src" "$dst"; chmod u+w "$dst"; fi',
+    if not network:
+        requirements = dict(kwargs.get("execution_requirements", {}))
+        requirements.update(WORKER_REQUIREMENTS)
+        kwargs["execution_requirements"] = requirements
+    ctx.actions.run(
+        executable = tc.executable,
         tools = tc.tools,
-        arguments = [pre, args] + arguments,
+        arguments = tc.args_prefix + [args],
         inputs = inputs,
         outputs = outputs,
         mnemonic = mnemonic,

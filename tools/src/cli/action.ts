@@ -3,7 +3,8 @@
  * worker request:
  *   - `@FILE` arguments: FILE holds more arguments, one per line (Bazel's "multiline" param files;
  *     a worker action must put its arguments in one);
- *   - leading action options, before the command name:
+ *   - action options, before the command name or after all its arguments (Bazel rules append
+ *     them to the rule's own arguments):
  *       --stdout-file FILE      the command's stdout goes to FILE (written atomically, only when it
  *                               succeeds) instead of to stdout / the worker response;
  *       --copy-on-success SRC DST   after the command succeeded, copy SRC to DST (atomically), so
@@ -44,27 +45,41 @@ export async function expandFlagfiles(args: readonly string[]): Promise<string[]
   return out;
 }
 
-/** Takes the leading action options off a command line. */
+/** Takes the action options off the start and the end of a command line. */
 export function parseActionOptions(args: readonly string[]): ActionOptions {
   let stdoutFile: string | undefined;
   let copy: { src: string; dst: string } | undefined;
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--stdout-file") {
-      const v = args[i + 1];
-      if (v === undefined || v === "") throw new UsageError("--stdout-file needs a FILE", "BAD_FLAGS");
-      stdoutFile = v;
-      i++;
-    } else if (a === "--copy-on-success") {
-      const src = args[i + 1];
-      const dst = args[i + 2];
-      if (src === undefined || dst === undefined || src === "" || dst === "") throw new UsageError("--copy-on-success needs SRC and DST", "BAD_FLAGS");
-      copy = { src, dst };
-      i += 2;
+  const setStdout = (v: string | undefined): void => {
+    if (v === undefined || v === "" || v.startsWith("-")) throw new UsageError("--stdout-file needs a FILE", "BAD_FLAGS");
+    if (stdoutFile !== undefined) throw new UsageError("--stdout-file was given twice", "BAD_FLAGS");
+    stdoutFile = v;
+  };
+  const setCopy = (src: string | undefined, dst: string | undefined): void => {
+    if (src === undefined || dst === undefined || src === "" || dst === "" || src.startsWith("-") || dst.startsWith("-")) throw new UsageError("--copy-on-success needs SRC and DST", "BAD_FLAGS");
+    if (copy !== undefined) throw new UsageError("--copy-on-success was given twice", "BAD_FLAGS");
+    copy = { src, dst };
+  };
+  let start = 0;
+  for (;;) {
+    if (args[start] === "--stdout-file") {
+      setStdout(args[start + 1]);
+      start += 2;
+    } else if (args[start] === "--copy-on-success") {
+      setCopy(args[start + 1], args[start + 2]);
+      start += 3;
     } else break;
   }
-  return { ...(stdoutFile !== undefined ? { stdoutFile } : {}), ...(copy !== undefined ? { copy } : {}), args: args.slice(i) };
+  let end = args.length;
+  for (;;) {
+    if (end - 2 > start && args[end - 2] === "--stdout-file") {
+      setStdout(args[end - 1]);
+      end -= 2;
+    } else if (end - 3 > start && args[end - 3] === "--copy-on-success") {
+      setCopy(args[end - 2], args[end - 1]);
+      end -= 3;
+    } else break;
+  }
+  return { ...(stdoutFile !== undefined ? { stdoutFile } : {}), ...(copy !== undefined ? { copy } : {}), args: args.slice(start, end) };
 }
 
 /** After a successful command: the captured stdout into its file, then the copy. */

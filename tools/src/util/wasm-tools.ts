@@ -83,9 +83,16 @@ export class WarmWasmToolsHost {
     return w;
   }
 
-  /** Starts the instance now, so that the first job does not wait for it to load. */
+  /**
+   * Starts the instance now, so that the first job does not wait for it to load. When it cannot
+   * start (jco-transpile not installed), the first job that needs it reports why.
+   */
   warm(): void {
-    this.worker ??= this.spawn();
+    try {
+      this.worker ??= this.spawn();
+    } catch {
+      // Reported by next(), which spawns again for its job.
+    }
   }
 
   /** Drops the instance (after a panic or a timeout) and starts the next one at once. */
@@ -107,8 +114,15 @@ export class WarmWasmToolsHost {
     if (this.busy) return;
     const job = this.queue.shift();
     if (job === undefined) return;
+    let worker: Worker;
+    try {
+      worker = this.worker ??= this.spawn();
+    } catch (e) {
+      job.reject(new WasmToolsHostError(`cannot start wasm-tools: ${(e as Error).message}`));
+      this.next();
+      return;
+    }
     this.busy = true;
-    const worker = (this.worker ??= this.spawn());
     worker.ref();
     let settled = false;
     const finish = (outcome: () => void, healthy: boolean): void => {

@@ -12,6 +12,11 @@ import { installRequestScopes } from "../cli/request-scope.ts";
 import { runRequest } from "./run-request.ts";
 import { useWarmWasmTools } from "../util/wasm-tools.ts";
 
+/** The command a request runs (its first argument that is not an option), for the log. */
+function commandName(args: readonly string[]): string {
+  return args.find((a) => !a.startsWith("-")) ?? "?";
+}
+
 /** startupArgs: the worker's own arguments besides --persistent_worker (none are expected). */
 export async function runPersistentWorker(startupArgs: readonly string[]): Promise<number> {
   const real = installRequestScopes(true);
@@ -36,7 +41,10 @@ export async function runPersistentWorker(startupArgs: readonly string[]): Promi
       // runRequest reports command failures itself; this is a defect of the worker.
       result = { exitCode: 1, output: `wasm-oci worker: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n` };
     }
-    if (req.verbosity > 0) logLine(`request ${req.requestId}: exit ${result.exitCode} in ${(performance.now() - t0).toFixed(1)} ms: ${JSON.stringify(req.arguments)}`);
+    // One line per request in the worker log (Bazel keeps it under <output_base>/bazel-workers/):
+    // `pnpm bench:bazel` reads the in-process time of each action from it.
+    const ms = (performance.now() - t0).toFixed(1);
+    logLine(`request ${req.requestId} (${commandName(req.arguments)}): exit ${result.exitCode} in ${ms} ms${req.verbosity > 0 ? `: ${JSON.stringify(req.arguments)}` : ""}`);
     started.delete(req.requestId);
     respond({ exitCode: result.exitCode, output: result.output, requestId: req.requestId });
   };

@@ -72,6 +72,26 @@ interface TraceEvent {
   dur?: number;
 }
 
+/**
+ * Bazel 4.2.3 names an "action processing" event by the action's progress message (or, without
+ * one, by mnemonic and output): the progress messages of the rules, by mnemonic.
+ */
+const PROGRESS: readonly [RegExp, string][] = [
+  [/^Composing /, "WacCompose"],
+  [/^Signing /, "WasmSign"],
+  [/^Verifying the signature /, "WasmVerify"],
+  [/^Generating a wasmsign2 key pair /, "WasmKeygen"],
+  [/^(\w+) /, "$1"],
+];
+
+function mnemonicOf(name: string): string {
+  for (const [rx, m] of PROGRESS) {
+    const hit = rx.exec(name);
+    if (hit) return m === "$1" ? hit[1]! : m;
+  }
+  return name;
+}
+
 /** Action durations (ms) by mnemonic from a Bazel JSON trace profile ("action processing" events). */
 async function actionTimes(profile: string): Promise<Map<string, number[]>> {
   const raw = JSON.parse(await readFile(profile, "utf8")) as { traceEvents?: TraceEvent[] } | TraceEvent[];
@@ -79,7 +99,7 @@ async function actionTimes(profile: string): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   for (const e of events) {
     if (e.cat !== "action processing" || e.name === undefined || e.dur === undefined) continue;
-    const mnemonic = e.name.split(" ")[0]!;
+    const mnemonic = mnemonicOf(e.name);
     out.set(mnemonic, [...(out.get(mnemonic) ?? []), e.dur / 1000]);
   }
   return out;
@@ -131,7 +151,7 @@ async function main(): Promise<void> {
     const opts = { outputBase, timeoutMs: 1_800_000 };
     try {
       // Loading and analysis once, so both builds measure execution the same way.
-      const warm = await bazel.run("build", ["--nobuild", "//..."], opts);
+      const warm = await bazel.run("build", ["--nobuild", "//:all"], opts);
       if (warm.code !== 0) throw new Error(`bazel build --nobuild failed:\n${warm.stderr.slice(-3000)}`);
       const results: BuildResult[] = [];
       let inProcess = new Map<string, number[]>();
@@ -140,7 +160,7 @@ async function main(): Promise<void> {
         for (const label of order) {
           await bazel.run("clean", [], opts);
           const profile = join(tmp.dir, `profile-${run}-${label === "worker" ? "worker" : "oneshot"}.json`);
-          const flags = ["//...", `--profile=${profile}`, ...(label === "worker" ? [] : NO_WORKER)];
+          const flags = ["//:all", `--profile=${profile}`, ...(label === "worker" ? [] : NO_WORKER)];
           const before = load();
           const t0 = performance.now();
           const r = await bazel.run("build", flags, opts);

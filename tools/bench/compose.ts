@@ -20,6 +20,8 @@ import { packageFromFile } from "../src/component/package.ts";
 import { readComponentFile } from "../src/component/skeleton.ts";
 import { encodeGraphChunks } from "../src/compose/encoder.ts";
 import { writeChunksAtomic } from "../src/compose/chunks.ts";
+import { existsSync } from "node:fs";
+import { ORACLE_BIN } from "../../test/helpers/oracles.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TOTAL_MIB = Number(process.env.BENCH_SIZE_MIB ?? 100);
@@ -77,10 +79,26 @@ async function main(): Promise<void> {
       cli: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, --no-validate)`, ours: [], reference: [], referenceName: "cat" },
       cliValidate: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, validated)`, ours: [], reference: [], referenceName: "cat" },
     };
+    // `wac compose` (the reference implementation, when .ci/tools installed it) on the same
+    // document and inputs; it validates by default, as our validated case does.
+    const wacBin = existsSync(join(ORACLE_BIN, "wac")) ? join(ORACLE_BIN, "wac") : undefined;
+    const wacRows = {
+      wall: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, validated)`, ours: [] as number[], reference: [] as number[], referenceName: "wac compose", bytes: totalBytes },
+      cpu: { name: `compose ${COUNT} components, ${TOTAL_MIB} MiB (CLI, validated), CPU`, ours: [] as number[], reference: [] as number[], referenceName: "wac compose" },
+    };
     const timeCli = async (key: "cli" | "cliValidate", validate: boolean): Promise<void> => {
       const t = mustSucceed("compose", await timeCommand(process.execPath, composeArgs(validate), { timeoutMs: 300_000, cpu: true }));
       rows[key]!.ours.push(t.ms);
       if (t.cpuMs !== undefined) cpuRows[key].ours.push(t.cpuMs);
+      if (key === "cliValidate" && wacBin !== undefined) {
+        const w = mustSucceed("wac compose", await timeCommand(wacBin, ["compose", wac, "--deps-dir", join(dir, "deps"), "-o", join(dir, "wac.wasm")], { timeoutMs: 300_000, cpu: true }));
+        wacRows.wall.ours.push(t.ms);
+        wacRows.wall.reference.push(w.ms);
+        if (t.cpuMs !== undefined && w.cpuMs !== undefined) {
+          wacRows.cpu.ours.push(t.cpuMs);
+          wacRows.cpu.reference.push(w.cpuMs);
+        }
+      }
     };
     for (let run = 0; run < RUNS; run++) {
       const cat = async (row: Row): Promise<void> => {
@@ -103,6 +121,11 @@ async function main(): Promise<void> {
       process.stdout.write("\nCPU time (user + system):\n\n");
       printTable(Object.values(cpuRows), undefined, { rates: false });
     }
+    if (wacBin !== undefined) {
+      process.stdout.write(`\nagainst ${wacBin} compose (same document and inputs, right after ours in each run):\n\n`);
+      printTable([wacRows.wall]);
+      if (wacRows.cpu.ours.length > 0) printTable([wacRows.cpu], undefined, { rates: false });
+    } else process.stdout.write("\nwac not installed (pnpm tools): no reference row\n");
     process.stdout.write("\ngoal: compose <= 1.5 x copy + 150 ms\n");
     for (const r of Object.values(rows)) {
       const limit = 1.5 * median(r.reference) + 150;

@@ -16,6 +16,7 @@ import { makeTmp } from "../../test/helpers/tmp.ts";
 import { paddedComponent } from "../../test/helpers/wasm-fixtures.ts";
 import { loadPublicKey, loadSecretKey, signFile, verifyFile } from "../src/sign/index.ts";
 import { mustSucceed, printTable, timeCommand, type Row } from "./lib/stats.ts";
+import { ORACLE_BIN } from "../../test/helpers/oracles.ts";
 
 const runs = Number(process.env["BENCH_RUNS"] ?? 5);
 const mib = Number(process.env["BENCH_SIZE_MIB"] ?? 100);
@@ -67,6 +68,12 @@ async function main(): Promise<void> {
     ];
     process.stderr.write(`bench:sign: ${runs} runs, ${mib} MiB component, wasm-oci ${CLI_PATH} vs ${SHA256SUM}\n`);
     const cpuRows: Row[] = rows.slice(0, 3).map((r) => ({ ...r, name: `${r.name}, CPU user+sys`, ours: [], reference: [], bytes: undefined }));
+    // The reference CLI, when .ci/tools installed it: the same three operations on the same files.
+    const wasmsign2 = existsSync(join(ORACLE_BIN, "wasmsign2")) ? join(ORACLE_BIN, "wasmsign2") : undefined;
+    const refRows: Row[] = rows.slice(0, 3).map((r) => ({ ...r, ours: [], reference: [], referenceName: "wasmsign2" }));
+    const refCpuRows: Row[] = rows.slice(0, 3).map((r) => ({ ...r, name: `${r.name}, CPU user+sys`, ours: [], reference: [], referenceName: "wasmsign2", bytes: undefined }));
+    const refArgs = (idx: number, out: string): string[] =>
+      idx === 0 ? ["sign", "-i", comp, "-o", out, "-k", sk, "-K", pk] : idx === 1 ? ["verify", "-i", signed, "-K", pk] : ["sign", "-i", comp, "-o", out, "-k", sk, "-S", `${out}.sig`];
     for (let i = 0; i < runs; i++) {
       const out = join(tmp.dir, `out-${i}.wasm`);
       type Case = [number, () => Promise<{ wall: number; cpu: number }>, string];
@@ -104,7 +111,17 @@ async function main(): Promise<void> {
           cpuRow.ours.push(o.cpu);
           cpuRow.reference.push(r.cpu);
         }
+        if (wasmsign2 !== undefined && idx <= 2) {
+          const w = await timeProcess(`wasmsign2 ${idx}`, wasmsign2, refArgs(idx, out));
+          refRows[idx]!.ours.push(o.wall);
+          refRows[idx]!.reference.push(w.wall);
+          if (!Number.isNaN(o.cpu) && !Number.isNaN(w.cpu)) {
+            refCpuRows[idx]!.ours.push(o.cpu);
+            refCpuRows[idx]!.reference.push(w.cpu);
+          }
+        }
         await rm(out, { force: true });
+        await rm(`${out}.sig`, { force: true });
       }
     }
     process.stdout.write(`wall time (load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores):\n`);
@@ -113,6 +130,11 @@ async function main(): Promise<void> {
       process.stdout.write("\nCPU time of the whole process (user + system), which load on a shared machine does not inflate:\n");
       printTable(cpuRows);
     }
+    if (wasmsign2 !== undefined) {
+      process.stdout.write(`\nagainst the wasmsign2 CLI (${wasmsign2}), same files, same run:\n`);
+      printTable(refRows);
+      if (haveTime) printTable(refCpuRows);
+    } else process.stdout.write("\nwasmsign2 not installed (pnpm tools): no reference rows\n");
   } finally {
     await tmp.cleanup();
   }

@@ -12,7 +12,7 @@
  * Env: BENCH_RUNS (default 5), BENCH_SIZES_MIB (default "1,100"), BENCH_MAX_SECONDS (default 600:
  * stops starting new runs after that and reports what it has).
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { cpus, loadavg } from "node:os";
@@ -22,11 +22,14 @@ import { paddedComponent } from "../../test/helpers/wasm-fixtures.ts";
 import { writeRawLayout } from "../../test/helpers/oci-layout.ts";
 import { CLI_PATH, hermeticEnv } from "../../test/helpers/cli.ts";
 import { median, mustSucceed, printTable, timeCommand, type Row, type Timed } from "./lib/stats.ts";
+import { ORACLE_BIN } from "../../test/helpers/oracles.ts";
 
 const runs = Number(process.env["BENCH_RUNS"] ?? 5);
 const sizes = (process.env["BENCH_SIZES_MIB"] ?? "1,100").split(",").map(Number);
 const maxSeconds = Number(process.env["BENCH_MAX_SECONDS"] ?? 600);
 const SKOPEO = "/usr/bin/skopeo";
+// oras (installed by .ci/tools) as a second reference, when present.
+const ORAS = join(ORACLE_BIN, "oras");
 
 async function main(): Promise<void> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} missing: run pnpm build first (pnpm bench:oci does)`);
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
   let seq = 0;
   const ours = (args: string[]): Promise<Timed> => timeCommand(process.execPath, [CLI_PATH, ...args], { env, cpu: true });
   const skopeo = (args: string[]): Promise<Timed> => timeCommand(SKOPEO, ["--insecure-policy", ...args], { env, cpu: true });
+  const haveOras = existsSync(ORAS);
+  const oras = (args: string[]): Promise<Timed> => timeCommand(ORAS, args, { env, cpu: true });
   const cpuRows: Row[] = [];
   /** Records wall time in `row` and CPU time in its twin in cpuRows. */
   const record = (row: Row, side: "ours" | "reference", t: Timed): void => {
@@ -75,12 +80,16 @@ async function main(): Promise<void> {
       const push: Row = { name: `push ${mib} MiB (ours from .wasm)`, ours: [], reference: [], referenceName: "skopeo", bytes: wasm.length };
       const pushLayout: Row = { name: `push ${mib} MiB (both from the same oci: layout)`, ours: [], reference: [], referenceName: "skopeo", bytes: wasm.length };
       const pull: Row = { name: `pull ${mib} MiB`, ours: [], reference: [], referenceName: "skopeo", bytes: wasm.length };
+      // Against oras: ours measured in the same rotation (the same samples as the skopeo rows).
+      const pushOras: Row = { name: `push ${mib} MiB (ours from .wasm; oras push of the same file)`, ours: push.ours, reference: [], referenceName: "oras", bytes: wasm.length };
+      const pullOras: Row = { name: `pull ${mib} MiB (oras pull)`, ours: pull.ours, reference: [], referenceName: "oras", bytes: wasm.length };
       for (let i = 0; i < runs; i++) {
         if (Date.now() > deadline) {
           process.stderr.write(`bench:oci: time budget of ${maxSeconds} s reached; stopping after ${i} runs of ${mib} MiB\n`);
           break;
         }
-        const order = i % 2 === 0 ? (["ours", "skopeo"] as const) : (["skopeo", "ours"] as const);
+        const tools = haveOras ? (["ours", "skopeo", "oras"] as const) : (["ours", "skopeo"] as const);
+        const order = [...tools.slice(i % tools.length), ...tools.slice(0, i % tools.length)];
         for (const tool of order) {
           // Push: a fresh registry, so nothing is skipped or mounted. skopeo's one push is both
           // rows' reference; ours pushes the .wasm (packaging it: reading, hashing) and, as a
@@ -90,6 +99,9 @@ async function main(): Promise<void> {
             if (tool === "ours") {
               record(push, "ours", mustSucceed("wasm-oci push", await ours(["push", wasmPath, `${reg.host}/bench/push:v1`])));
               record(pushLayout, "ours", mustSucceed("wasm-oci push layout", await ours(["push", `oci-layout:${layout}:v1`, `${reg.host}/bench/push-layout:v1`])));
+            } else if (tool === "oras") {
+              const t = mustSucceed("oras push", await oras(["push", "--plain-http", "--disable-path-validation", `${reg.host}/bench/push:v1`, `${wasmPath}:application/wasm`]));
+              record(pushOras, "reference", t);
             } else {
               const t = mustSucceed("skopeo push", await skopeo(["copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${reg.host}/bench/push:v1`]));
               record(push, "reference", t);
@@ -106,6 +118,13 @@ async function main(): Promise<void> {
             record(pull, "ours", mustSucceed("wasm-oci pull", await ours(["pull", `${pullRegistry.host}/bench/pull@${pullDigest}`, "-o", out, "--cache-dir", cache])));
             await rm(cache, { recursive: true, force: true });
             await rm(out, { force: true });
+          } else if (tool === "oras") {
+            const dir = join(tmp.dir, `oras-${n}`);
+            await mkdir(dir);
+            record(pullOras, "reference", mustSucceed("oras pull", await oras(["pull", "--plain-http", `${pullRegistry.host}/bench/pull@${pullDigest}`, "-o", dir])));
+            // oras skips layers without a title annotation: make sure it really fetched the bytes.
+            if ((await readdir(dir)).length === 0) throw new Error("oras pull wrote no file (layer without a title?)");
+            await rm(dir, { recursive: true, force: true });
           } else {
             const dir = join(tmp.dir, `skopeo-${n}`);
             await mkdir(dir);
@@ -115,7 +134,13 @@ async function main(): Promise<void> {
         }
         process.stderr.write(`  ${mib} MiB run ${i + 1}/${runs} done\n`);
       }
-      rows.push(push, pushLayout, pull);
+      rows.push(push, pushLayout, pull, ...(haveOras ? [pushOras, pullOras] : []));
+      // The oras rows' CPU twins share ours' samples with the skopeo rows' twins.
+      for (const [orasRow, base] of [[pushOras, push], [pullOras, pull]] as const) {
+        const twin = cpuRows.find((r) => r.name === `${orasRow.name}, CPU user+sys`);
+        const baseTwin = cpuRows.find((r) => r.name === `${base.name}, CPU user+sys`);
+        if (twin !== undefined && baseTwin !== undefined) twin.ours = baseTwin.ours;
+      }
       await pullRegistry.stop();
       pullRegistry = undefined;
     }

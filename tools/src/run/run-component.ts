@@ -1,4 +1,7 @@
+import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import type { Writable } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -6,6 +9,9 @@ import { UsageError, WasmOciError, errorMessage } from "../util/errors.ts";
 import { preview2ShimDir } from "../util/jco-assets.ts";
 import { jsName, type InvokeExpr } from "./invoke-expr.ts";
 import { toJsonValue } from "./json-value.ts";
+import { asWriteError } from "../util/atomic-write.ts";
+import { featureOf, isCompileError } from "./compile-error.ts";
+import { RUN_WORKER_SOURCE, type WorkerReply } from "./run-worker.ts";
 
 // The transpiled code imports the WASI shim by package name: the folder it is written to gets a
 // node_modules link to the shim (util/jco-assets.ts finds it).
@@ -16,33 +22,27 @@ function tempRoot(): string {
   return process.env["TEST_TMPDIR"] ?? tmpdir();
 }
 
-type Callable = (...args: unknown[]) => unknown;
-
-function lookup(mod: Record<string, unknown>, expr: InvokeExpr): Callable {
-  const available = Object.keys(mod).filter((k) => k !== "default");
-  let holder: Record<string, unknown> = mod;
-  let where = "the component's exports";
+/** The names jco may have given the instance and the function (WIT name, lowerCamelCase, unversioned). */
+function candidates(expr: InvokeExpr): { instanceCandidates: string[] | null; funcCandidates: string[] } {
+  let instanceCandidates: string[] | null = null;
   if (expr.instance !== undefined) {
     const unversioned = expr.instance.replace(/@[^/#]*$/, "");
     const iface = unversioned.split("/").pop() ?? unversioned;
-    const candidates = [expr.instance, unversioned, jsName(iface), iface];
-    const key = candidates.find((c) => typeof mod[c] === "object" && mod[c] !== null);
-    if (key === undefined) {
-      throw new UsageError(`--invoke: the component has no instance export "${expr.instance}" (exports: ${available.join(", ") || "none"})`, "NO_SUCH_EXPORT");
-    }
-    holder = mod[key] as Record<string, unknown>;
-    where = `instance "${expr.instance}"`;
+    instanceCandidates = [expr.instance, unversioned, jsName(iface), iface];
   }
-  const fn = holder[jsName(expr.func)] ?? holder[expr.func];
-  if (typeof fn !== "function") {
-    const names = Object.keys(holder).filter((k) => typeof holder[k] === "function");
-    throw new UsageError(`--invoke: ${where} has no function "${expr.func}" (functions: ${names.join(", ") || "none"})`, "NO_SUCH_EXPORT");
-  }
-  return fn as Callable;
+  return { instanceCandidates, funcCandidates: [jsName(expr.func), expr.func] };
 }
 
-/** Transpiles the component with jco, imports it, and calls one export. Returns the result as JSON. */
-export async function runComponent(componentPath: string, expr: InvokeExpr): Promise<unknown> {
+export interface RunOptions {
+  /** Where the component's stdout and stderr go: a file (appended), else our stderr. */
+  componentOutput?: string;
+}
+
+/**
+ * Transpiles the component with jco, imports it in a worker thread (run-worker.ts), and calls one
+ * export. Returns the result as JSON. The component's own output never reaches stdout.
+ */
+export async function runComponent(componentPath: string, expr: InvokeExpr, options: RunOptions = {}): Promise<unknown> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(componentPath);
@@ -67,25 +67,79 @@ export async function runComponent(componentPath: string, expr: InvokeExpr): Pro
     await writeFile(join(dir, "package.json"), '{"type":"module"}\n');
     await mkdir(join(dir, "node_modules", "@bytecodealliance"), { recursive: true });
     await symlink(await preview2ShimDir(), join(dir, "node_modules", SHIM), "dir");
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(pathToFileURL(join(dir, "component.js")).href)) as Record<string, unknown>;
-    } catch (e) {
-      throw new WasmOciError(
-        "INSTANTIATE_FAILED",
-        `${componentPath}: cannot instantiate the component (imports other than WASI need a host; compose them first): ${errorMessage(e)}`,
-      );
-    }
-    const fn = lookup(mod, expr);
-    let result: unknown;
-    try {
-      result = await fn(...expr.args);
-    } catch (e) {
-      const payload = (e as { payload?: unknown }).payload;
-      throw new WasmOciError("INVOKE_FAILED", `${componentPath}: the call trapped or returned an error: ${errorMessage(e)}${payload === undefined ? "" : ` (payload ${JSON.stringify(toJsonValue(payload))})`}`);
-    }
-    return toJsonValue(result);
+    const reply = await callInWorker(pathToFileURL(join(dir, "component.js")).href, expr, options);
+    return interpret(componentPath, expr, reply);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function callInWorker(url: string, expr: InvokeExpr, options: RunOptions): Promise<WorkerReply> {
+  const worker = new Worker(RUN_WORKER_SOURCE, {
+    eval: true,
+    workerData: { url, ...candidates(expr), args: expr.args },
+    stdout: true,
+    stderr: true,
+  });
+  const sink: Writable = options.componentOutput !== undefined ? createWriteStream(options.componentOutput, { flags: "a" }) : process.stderr;
+  const drained = [worker.stdout, worker.stderr].map(
+    (s) =>
+      new Promise<void>((resolve) => {
+        s.on("data", (d: Buffer) => sink.write(d));
+        s.once("end", resolve);
+        s.once("error", () => resolve());
+      }),
+  );
+  let reply: WorkerReply | undefined;
+  let crash: { name: string; message: string } | undefined;
+  worker.once("message", (m: WorkerReply) => {
+    reply = m;
+  });
+  worker.once("error", (e: Error) => {
+    crash = { name: e.name, message: e.message };
+  });
+  const exitCode = await new Promise<number>((resolve) => {
+    worker.once("exit", resolve);
+    // The worker has nothing left to do once it answered; the shim's own threads may keep it alive.
+    worker.once("message", () => void worker.terminate());
+  });
+  await Promise.all(drained);
+  if (sink !== process.stderr) {
+    await new Promise<void>((resolve, reject) => (sink as WriteStream).end((e?: Error | null) => (e ? reject(asWriteError(e, options.componentOutput ?? "")) : resolve())));
+  }
+  if (reply !== undefined) return reply;
+  if (crash !== undefined) return { stage: "instantiate", error: crash };
+  return { stage: "instantiate", error: { name: "Exit", message: `the component ended the run (exit status ${exitCode}) before returning` } };
+}
+
+function interpret(componentPath: string, expr: InvokeExpr, reply: WorkerReply): unknown {
+  switch (reply.stage) {
+    case "done":
+      return toJsonValue(reply.result);
+    case "no-instance":
+      throw new UsageError(`--invoke: the component has no instance export "${expr.instance ?? ""}" (exports: ${reply.available.join(", ") || "none"})`, "NO_SUCH_EXPORT");
+    case "no-function": {
+      const where = expr.instance === undefined ? "the component's exports" : `instance "${expr.instance}"`;
+      throw new UsageError(`--invoke: ${where} has no function "${expr.func}" (functions: ${reply.available.join(", ") || "none"})`, "NO_SUCH_EXPORT");
+    }
+    case "call":
+      throw new WasmOciError(
+        "INVOKE_FAILED",
+        `${componentPath}: the call trapped or returned an error: ${reply.error.message}${reply.payload === undefined ? "" : ` (payload ${JSON.stringify(toJsonValue(reply.payload))})`}`,
+      );
+    case "instantiate": {
+      const { error } = reply;
+      if (isCompileError(error)) {
+        const f = featureOf(error.message);
+        const what = f === undefined ? "a WebAssembly feature this Node does not enable" : `the WebAssembly feature ${f.feature}; ${f.hint}`;
+        throw new WasmOciError("COMPILE_FAILED", `${componentPath}: Node ${process.version} cannot compile a core module of the component: it uses ${what}. V8 says: ${error.message}`, {
+          details: { feature: f?.feature ?? null },
+        });
+      }
+      throw new WasmOciError(
+        "INSTANTIATE_FAILED",
+        `${componentPath}: cannot instantiate the component (imports other than WASI need a host; compose them first): ${error.message}`,
+      );
+    }
   }
 }

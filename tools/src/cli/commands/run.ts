@@ -10,6 +10,7 @@ interface RunOptions {
   invoke: string;
   expect?: string;
   json?: boolean;
+  componentOutput?: string;
 }
 
 export function register(program: Command): void {
@@ -20,6 +21,7 @@ export function register(program: Command): void {
     .requiredOption("--invoke <call>", 'call expression: fn(1, "x"), iface.fn(...), or ns:pkg/iface@1.0.0#fn(...); arguments are JSON')
     .option("--expect <json>", "expected result (JSON); exit 1 with a diff when the result differs")
     .option("--json", "print one JSON document {invoke, result, expected?, ok}")
+    .option("--component-output <file>", "append the component's own stdout and stderr to this file (default: our stderr; never stdout)")
     .action(async (component: string, opts: RunOptions) => {
       const expr = parseInvoke(opts.invoke);
       let expected: unknown;
@@ -30,7 +32,7 @@ export function register(program: Command): void {
           throw new UsageError(`--expect: not valid JSON: ${(e as Error).message}`, "INVALID_EXPECT");
         }
       }
-      const result = await runComponent(component, expr);
+      const result = await runComponent(component, expr, opts.componentOutput !== undefined ? { componentOutput: opts.componentOutput } : {});
       const ok = opts.expect === undefined || canonicalJson(result) === canonicalJson(expected);
       printResult(opts.json, { invoke: opts.invoke, result, ...(opts.expect !== undefined ? { expected } : {}), ok }, () => JSON.stringify(result));
       if (!ok) {

@@ -121,7 +121,9 @@ const MAKE_COUNTER_WAT = COUNTER_WAT.replace(
   '(export "[method]counter.add" (func $add) (func (param "self" (borrow $rx)) (param "n" u32) (result u32)))\n    (export "make" (func $ctor) (func (param "start" u32) (result (own $rx)))))',
 );
 
-const nodeHasExtendedConst = (async () => WebAssembly.validate(await parse(EXTENDED_CONST_CORE)))();
+// The tsconfig has no DOM lib, so WebAssembly is typed by hand here.
+const wasmApi = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
+const nodeHasExtendedConst = (async () => wasmApi.validate(await parse(EXTENDED_CONST_CORE)))();
 
 describe.skipIf(!cliBuilt())("wasm-oci run", () => {
   let dir: string;

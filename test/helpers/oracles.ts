@@ -14,7 +14,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 /** `cue` is there for `cue mod registry`, the registry with the referrers API (referrers-registry.ts). */
-export type OracleName = "wac" | "wasm-tools" | "wasmsign2" | "wkg" | "wasmtime" | "oras" | "crane" | "regctl" | "cue";
+export type OracleName = "wac" | "wasm-tools" | "wasmsign2" | "wkg" | "wasmtime" | "oras" | "crane" | "regctl" | "cue" | "componentize-py" | "componentize-js";
 
 export const ORACLE_BIN = join(
   process.env["WASM_OCI_TOOLS_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "rules_wasm_oci", "tools"),

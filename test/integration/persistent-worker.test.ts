@@ -65,6 +65,10 @@ const REQUESTS: readonly (readonly string[])[] = [
   ["image", "signed.wasm", "-o", "out/layout", "--tar", "out/image.tar", "-t", "1.0.0", "--json"],
   ["plug", "frontend.wasm", "--plug", "math.wasm", "-o", "out/plugged.wasm"],
   ["policy", "validate", "missing-policy.json"],
+  // A verdict recorded, allow (0) and deny (1), both successful actions; a usage error is not.
+  ["policy", "check", "--policy", "policy.json", "-i", "signed.wasm", "--component", "app", "--json", "--stdout-file", "out/allow.json", "--exit-code-file", "out/allow.code"],
+  ["policy", "check", "--policy", "policy.json", "-i", "app.wasm", "--component", "app", "--json", "--stdout-file", "out/deny.json", "--exit-code-file", "out/deny.code"],
+  ["policy", "check", "--policy", "missing.json", "-i", "app.wasm", "--component", "app", "--stdout-file", "out/bad.json", "--exit-code-file", "out/bad.code"],
   ["no-such-command"],
   ["sign", "-i", "missing.wasm", "-o", "out/x.wasm", "-k", "sk"],
 ];
@@ -142,6 +146,7 @@ describe.skipIf(!cliBuilt())("persistent worker: same results as one process per
       "core.wat": CORE_WAT,
       "abort.wat": `${CORE_WAT}\n;; ${ABORT_MARK}\n`,
       "w.wit": WIT,
+      "policy.json": JSON.stringify({ default_signing_required: true, keys: { k: { public_key: "pk" } } }),
     };
     for (const [name, text] of Object.entries(files)) await writeFile(join(inputs, name), text);
     const prep = async (args: string[]): Promise<void> => {
@@ -174,12 +179,21 @@ describe.skipIf(!cliBuilt())("persistent worker: same results as one process per
     const codes = oneShot.map((o) => o.exitCode);
     expect(codes.filter((c) => c === 0).length).toBeGreaterThanOrEqual(9);
     expect(codes.filter((c) => c !== 0).length).toBeGreaterThanOrEqual(5);
+    // policy check: the deny is recorded and the action succeeds; a missing policy fails it.
+    const at = (args: readonly string[]): Outcome => oneShot[REQUESTS.indexOf(args)]!;
+    expect(REQUESTS.filter((r) => r[0] === "policy" && r[1] === "check").map((r) => at(r).exitCode)).toEqual([0, 0, 2]);
     // The abort request fails inside wasm-tools (a trap), not in our code.
     expect(oneShot[2]!.exitCode).not.toBe(0);
     expect(oneShot[2]!.lines.join("\n")).toMatch(/unreachable/);
     // The verbose request logs at info level; the quiet one after it does not.
     expect(oneShot[4]!.lines.some((l) => l.startsWith("composed app.wac -> out/app-verbose.wasm"))).toBe(true);
     expect(oneShot[6]!.lines.some((l) => l.startsWith("composed"))).toBe(false);
+  });
+
+  it("--exit-code-file records allow (0) and deny (1)", async () => {
+    expect(await readFile(tmp.path("oneshot", "out", "allow.code"), "utf8")).toBe("0\n");
+    expect(await readFile(tmp.path("oneshot", "out", "deny.code"), "utf8")).toBe("1\n");
+    expect(JSON.parse(await readFile(tmp.path("oneshot", "out", "deny.json"), "utf8"))).toMatchObject({ allow: false });
   });
 
   it("singleplex: one worker, requests one after another", async () => {

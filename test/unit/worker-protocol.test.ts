@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeResponse, JsonObjectFramer, parseRequest } from "../../tools/src/worker/protocol.ts";
-import { expandFlagfiles, parseActionOptions } from "../../tools/src/cli/action.ts";
+import { actionSucceeded, expandFlagfiles, parseActionOptions } from "../../tools/src/cli/action.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
 
 describe("JSON work request framing", () => {
@@ -69,6 +69,10 @@ describe("flagfiles and action options", () => {
     expect(parseActionOptions(["show", "--stdout-file", "r", "-i", "x"]).args).toEqual(["show", "--stdout-file", "r", "-i", "x"]);
     expect(() => parseActionOptions(["--copy-on-success", "a"])).toThrow(/SRC and DST/);
     expect(() => parseActionOptions(["--stdout-file", "a", "x", "--stdout-file", "b"])).toThrow(/twice/);
+    const verdict = parseActionOptions(["policy", "check", "--stdout-file", "d.json", "--exit-code-file", "d.code"]);
+    expect(verdict).toEqual({ stdoutFile: "d.json", exitCodeFile: "d.code", args: ["policy", "check"] });
+    expect([0, 1, 2].map((c) => actionSucceeded(verdict, c))).toEqual([true, true, false]);
+    expect([0, 1].map((c) => actionSucceeded(parseActionOptions(["verify"]), c))).toEqual([true, false]);
   });
 });
 

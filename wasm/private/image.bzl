@@ -2,7 +2,7 @@
 
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmOciImageInfo")
 load(":signing.bzl", "component_file")
-load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_action_kwargs", "wasm_oci_tool")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci")
 
 def _wasm_component_oci_image_impl(ctx):
     owner = "wasm_component_oci_image %s" % ctx.label
@@ -69,9 +69,7 @@ def _wasm_component_oci_image_impl(ctx):
 
     layout = ctx.actions.declare_directory(ctx.label.name + "_layout")
     digest = ctx.actions.declare_file(ctx.label.name + ".digest")
-    tc = wasm_oci_tool(ctx)
     args = ctx.actions.args()
-    args.add_all(tc.args_prefix)
     args.add_all(["image", src, "-o", layout.path, "--tag", tag])
     inputs = [src]
     if signature:
@@ -80,18 +78,15 @@ def _wasm_component_oci_image_impl(ctx):
     for k in sorted(annotations.keys()):
         args.add("--annotation", "%s=%s" % (k, annotations[k]))
 
-    # The manifest digest is read back from the layout's index.json (OCI image-layout spec).
-    ctx.actions.run_shell(
-        command = 'out="$1"; layout="$2"; shift 2; "$@" >&2 || exit $?; ' +
-                  'd=$(grep -o \'"digest": *"sha256:[0-9a-f]\\{64\\}"\' "$layout/index.json" | head -n 1 | grep -o \'sha256:[0-9a-f]*\'); ' +
-                  '[ -n "$d" ] || { echo "no manifest digest in $layout/index.json" >&2; exit 1; }; printf "%s\\n" "$d" > "$out"',
-        tools = tc.tools,
-        arguments = [digest.path, layout.path, tc.executable.path, args],
+    # `image` prints the manifest digest (the one index.json names) on stdout.
+    run_wasm_oci(
+        ctx,
+        arguments = [args],
         inputs = inputs,
         outputs = [layout, digest],
         mnemonic = "WasmOciImage",
         progress_message = "Packing %s into an OCI image layout for %s" % (src.short_path, owner),
-        **wasm_oci_action_kwargs(ctx)
+        stdout = digest,
     )
     return [
         DefaultInfo(files = depset([layout, digest] + ([signature] if signature else []))),

@@ -2,7 +2,7 @@
 
 load("//wasm:providers.bzl", "WasmOciImageInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
 load(":publish.bzl", "resolve_registry_host")
-load(":toolchain.bzl", "TOOLCHAIN_TYPE", "launcher_command", "runfiles_path", "runfiles_prologue", "shell_quote", "wasm_oci_action_kwargs", "wasm_oci_tool")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "launcher_command", "run_wasm_oci", "runfiles_path", "runfiles_prologue", "shell_quote", "wasm_oci_tool")
 
 # Decisions are made at build time (hermetic: the policy and its keys are inputs); `bazel run`
 # records each one in the audit log and pushes only where the policy allowed.
@@ -66,19 +66,18 @@ def _secure_publish_impl(ctx):
         decision = ctx.actions.declare_file("%s_decisions/%s.json" % (ctx.label.name, reg.replace(":", "_").replace("/", "_")))
         code = ctx.actions.declare_file("%s_decisions/%s.code" % (ctx.label.name, reg.replace(":", "_").replace("/", "_")))
         args = ctx.actions.args()
-        args.add_all(tc.args_prefix)
         args.add_all(["policy", "check", "--policy", policy.policy, "--component", image.package_name, "--registry", reg, "-i", image.component, "--json"])
 
         # A deny is a result to record, not a build failure: keep the exit code.
-        ctx.actions.run_shell(
-            command = 'out="$1"; code="$2"; shift 2; "$@" > "$out"; c=$?; echo "$c" > "$code"; [ "$c" -le 1 ]',
-            tools = tc.tools,
-            arguments = [decision.path, code.path, tc.executable.path, args],
+        run_wasm_oci(
+            ctx,
+            arguments = [args],
             inputs = depset([image.component, policy.policy], transitive = [policy.keys]),
             outputs = [decision, code],
             mnemonic = "WasmPolicyCheck",
             progress_message = "Checking security policy for publishing %s to %s (%s)" % (image.package_name, reg, ctx.label),
-            **wasm_oci_action_kwargs(ctx)
+            stdout = decision,
+            exit_code = code,
         )
         files.extend([decision, code])
         repo = host + "/" + ((ctx.attr.namespace or image.namespace).strip("/") + "/" if (ctx.attr.namespace or image.namespace) else "") + image.package_name

@@ -166,7 +166,7 @@ def wasm_oci_action_kwargs(ctx, network = False, cacheable = True):
     kwargs.update(action_toolchain_kwargs(TOOLCHAIN_TYPE))
     return kwargs
 
-def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, network = False, cacheable = True, stdout = None, copy = None):
+def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, network = False, cacheable = True, stdout = None, copy = None, exit_code = None):
     """Runs `node wasm-oci.mjs <arguments>` as an action, in the execroot.
 
     Hermetic actions get a fixed environment and run in the persistent worker (sandboxed when
@@ -187,6 +187,8 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
         stdout: File to write the command's stdout to (only when it succeeds).
         copy: (src, dst) Files: copy src to dst after the command succeeded, so that dst exists
             only when the check the command performs passed.
+        exit_code: File: for a command whose exit code 1 is a verdict (`policy check`), write
+            its exit code here; 0 and 1 then both succeed (and `stdout` is written for both).
     """
     tc = wasm_oci_tool(ctx)
     if len(arguments) != 1 or type(arguments[0]) != "Args":
@@ -200,6 +202,8 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
         args.add("--stdout-file", stdout)
     if copy:
         args.add_all("--copy-on-success", [copy[0], copy[1]])
+    if exit_code:
+        args.add("--exit-code-file", exit_code)
     args.use_param_file("@%s", use_always = True)
     args.set_param_file_format("multiline")
     kwargs = wasm_oci_action_kwargs(ctx, network = network, cacheable = cacheable)

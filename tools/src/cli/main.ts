@@ -67,7 +67,7 @@ async function entry(argv: string[]): Promise<number> {
     const { runPersistentWorker } = await import("../worker/persistent-worker.ts");
     return runPersistentWorker(args.filter((a) => a !== "--persistent_worker"));
   }
-  if (!args.some((a) => a.startsWith("@") || a === "--stdout-file" || a === "--copy-on-success")) return main(argv);
+  if (!args.some((a) => a.startsWith("@") || a === "--stdout-file" || a === "--copy-on-success" || a === "--exit-code-file")) return main(argv);
   const { runOneShotAction } = await import("../worker/run-request.ts");
   return runOneShotAction(args);
 }

@@ -3,7 +3,7 @@
  * options), either as a persistent-worker request (all output captured for the WorkResponse) or
  * as this process's only command (output to the real streams).
  */
-import { completeAction, expandFlagfiles, parseActionOptions, type ActionOptions } from "../cli/action.ts";
+import { actionSucceeded, completeAction, expandFlagfiles, parseActionOptions, type ActionOptions } from "../cli/action.ts";
 import { main, reportFailure } from "../cli/main.ts";
 import { installRequestScopes, runInScope } from "../cli/request-scope.ts";
 import { getLogLevel } from "../util/log.ts";
@@ -23,9 +23,9 @@ async function runAction(args: readonly string[], onOptions: (o: ActionOptions) 
   }
   onOptions(opts);
   const code = await main(["node", "wasm-oci", ...opts.args]);
-  if (code !== 0) return code;
+  if (!actionSucceeded(opts, code)) return code;
   try {
-    await completeAction(opts, stdoutOf());
+    await completeAction(opts, stdoutOf(), code);
     return 0;
   } catch (e) {
     return reportFailure(e);

@@ -1,6 +1,7 @@
 /**
  * Runs the BUILT CLI as a user would: `node tools/dist/wasm-oci.mjs ...` (build it first with
- * `pnpm build`; `pnpm test` does). Bounded by a timeout; never through a shell.
+ * `pnpm build`; `pnpm test` does). Bounded by a timeout; never through a shell. `$WASM_OCI_CLI`
+ * replaces the bundle, `$WASM_OCI_NODE` the node that runs it.
  *
  *   const r = await runCli(["pull", ref, "-o", out], { env: hermeticEnv(tmp) });
  *   expect(r.code, r.stderr).toBe(0);
@@ -16,6 +17,8 @@ import { runCommand } from "./processes.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI_PATH = process.env["WASM_OCI_CLI"] ?? join(REPO_ROOT, "tools", "dist", "wasm-oci.mjs");
+/** The node that runs the CLI: `$WASM_OCI_NODE` (e.g. the Node 22 or 24 of .ci/tools, see `pnpm test:node-lts`), else the test's own. */
+export const CLI_NODE = process.env["WASM_OCI_NODE"] || process.execPath;
 
 export interface CliResult {
   code: number;
@@ -49,7 +52,7 @@ function mergeEnv(extra: Record<string, string | undefined> | undefined): NodeJS
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   if (!cliBuilt()) throw new Error(`${CLI_PATH} is missing: run pnpm build first`);
   const t0 = performance.now();
-  const r = await runCommand(process.execPath, [CLI_PATH, ...args], {
+  const r = await runCommand(CLI_NODE, [CLI_PATH, ...args], {
     env: mergeEnv(opts.env),
     timeoutMs: opts.timeoutMs ?? 60_000,
     ...(opts.input !== undefined ? { input: opts.input } : {}),

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, readdir, utimes, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLI_PATH, cliBuilt, freshCacheArgs, hermeticEnv, runCli } from "../helpers/cli.ts";
+import { CLI_NODE, CLI_PATH, cliBuilt, freshCacheArgs, hermeticEnv, runCli } from "../helpers/cli.ts";
 import { makeTmp, listFiles, type Tmp } from "../helpers/tmp.ts";
 import { mountTmpfs, tmpfsMountable, type SmallFs } from "../helpers/tmpfs.ts";
 import { paddedComponent, simpleComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
@@ -111,7 +111,7 @@ describe.skipIf(!cliBuilt() || !registryAvailable())("temp files of a killed pul
     const env = hermeticEnv(tmp.path("env"));
     // The blob answer is held back, so the pull sits with its temp file open when it is killed.
     proxy.setRules([{ method: "GET", path: /\/blobs\/sha256:/, nth: "all", action: { kind: "delay", ms: 30_000 } }]);
-    const child = spawnTracked(process.execPath, [CLI_PATH, "pull", `${proxy.host}/killed/app:v1`, "-o", join(outDir, "app.wasm"), ...freshCacheArgs(tmp.dir)], {
+    const child = spawnTracked(CLI_NODE, [CLI_PATH, "pull", `${proxy.host}/killed/app:v1`, "-o", join(outDir, "app.wasm"), ...freshCacheArgs(tmp.dir)], {
       env: { ...process.env, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) } as NodeJS.ProcessEnv,
       stdio: "ignore",
     });

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_PATH, cliBuilt, runCli } from "../helpers/cli.ts";
+import { CLI_NODE, CLI_PATH, cliBuilt, runCli } from "../helpers/cli.ts";
 import { killGroup, spawnTracked } from "../helpers/processes.ts";
 import { listFiles, makeTmp, type Tmp } from "../helpers/tmp.ts";
 import { COUNTER_WAT } from "../helpers/wasm-fixtures.ts";
@@ -91,7 +91,7 @@ async function tree(dir: string): Promise<Record<string, string>> {
 
 /** A worker process and the responses it wrote, by request id. */
 function startWorker(cwd: string): { send(req: object): void; response(id: number): Promise<{ exitCode?: number; output?: string; requestId?: number }>; close(): Promise<number> } {
-  const child = spawnTracked(process.execPath, [CLI_PATH, "--persistent_worker"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...ENV } });
+  const child = spawnTracked(CLI_NODE, [CLI_PATH, "--persistent_worker"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...ENV } });
   const waiting = new Map<number, (r: { exitCode?: number; output?: string; requestId?: number }) => void>();
   const arrived = new Map<number, { exitCode?: number; output?: string; requestId?: number }[]>();
   let buf = "";

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
-import { cliBuilt, runCli } from "../helpers/cli.ts";
+import { CLI_NODE, cliBuilt, runCli } from "../helpers/cli.ts";
+import { runCommand } from "../helpers/processes.ts";
 import { COUNTER_WAT } from "../helpers/wasm-fixtures.ts";
 import { parseInvoke } from "../../tools/src/run/invoke-expr.ts";
 
@@ -121,9 +122,26 @@ const MAKE_COUNTER_WAT = COUNTER_WAT.replace(
   '(export "[method]counter.add" (func $add) (func (param "self" (borrow $rx)) (param "n" u32) (result u32)))\n    (export "make" (func $ctor) (func (param "start" u32) (result (own $rx)))))',
 );
 
-// The tsconfig has no DOM lib, so WebAssembly is typed by hand here.
-const wasmApi = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
-const nodeHasExtendedConst = (async () => wasmApi.validate(await parse(EXTENDED_CONST_CORE)))();
+// Whether the node that runs the CLI (CLI_NODE: $WASM_OCI_NODE or ours) enables extended-const:
+// Node 20 does not, 22 and 24 do.
+const nodeHasExtendedConst = (async () => {
+  const hex = Buffer.from(await parse(EXTENDED_CONST_CORE)).toString("hex");
+  const r = await runCommand(CLI_NODE, ["-e", `process.exit(WebAssembly.validate(Buffer.from("${hex}", "hex")) ? 0 : 3)`], { timeoutMs: 30_000 });
+  return r.code === 0;
+})();
+
+// i64.add128 (the wide-arithmetic proposal): jco accepts it, no Node release compiles it yet.
+const WIDE_ARITHMETIC_TWO_WAT = `(component
+  (core module $a (func (export "one") (result i32) i32.const 1))
+  (core module $m
+    (func (export "answer") (result i32)
+      (i64.const 40) (i64.const 0) (i64.const 2) (i64.const 0) i64.add128 drop i32.wrap_i64))
+  (core instance $ai (instantiate $a))
+  (core instance $i (instantiate $m))
+  (func $one (result u32) (canon lift (core func $ai "one")))
+  (func $answer (result u32) (canon lift (core func $i "answer")))
+  (export "one" (func $one))
+  (export "answer" (func $answer)))`;
 
 describe.skipIf(!cliBuilt())("wasm-oci run", () => {
   let dir: string;
@@ -243,6 +261,19 @@ describe.skipIf(!cliBuilt())("wasm-oci run", () => {
       expect(r.stdout).toBe("");
       expect(r.code).toBe(1);
     }
+    expect(await readdir(tmpRoot)).toEqual([]);
+  });
+
+  it("a core module no Node compiles (wide-arithmetic, beside a second module): typed COMPILE_FAILED naming the feature, no unhandled CompileError, nothing left behind", async () => {
+    const file = join(dir, "wide.wasm");
+    await writeFile(file, await parse(WIDE_ARITHMETIC_TWO_WAT));
+    const tmpRoot = join(dir, "tmp-wide");
+    await mkdir(tmpRoot);
+    const r = await runCli(["run", file, "--invoke", "answer()", "--json"], { env: { TEST_TMPDIR: tmpRoot } });
+    expect(r.stderr).toMatch(/cannot compile a core module of the component: it uses the WebAssembly feature wide-arithmetic; .*\[COMPILE_FAILED\]/);
+    expect(r.stderr).not.toMatch(/Unhandled|triggerUncaughtException|\n\s+at /);
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(1);
     expect(await readdir(tmpRoot)).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ const FEATURES: Array<{ re: RegExp; feature: string; hint: string }> = [
     feature: "extended-const",
     hint: "Node 22 and later enable it (componentize-qjs output uses it): run wasm-oci with Node 22 or 24",
   },
+  { re: /invalid numeric opcode: 0xfc1[3-6]\b/i, feature: "wide-arithmetic", hint: "no Node release enables it yet: test the component with wasmtime" },
   { re: /memory64|i64 index|invalid memory limits flags/i, feature: "memory64", hint: "Node 24 enables it" },
   { re: /return_call|tail call/i, feature: "tail-call", hint: "Node 20 and later enable it" },
   { re: /exception|try_table|\bthrow(_ref)?\b|\btag\b/i, feature: "exception-handling", hint: "newer Node releases enable more of it" },

@@ -278,10 +278,14 @@ export class Puller {
     let batched = 0;
     const flush = async (): Promise<void> => {
       if (batched === 0) return;
-      const buf = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
+      const chunks = batch;
       batch = [];
       batched = 0;
-      file.stream.write(buf);
+      // Corked, the batch goes to the file in one writev: joining it first cost a copy of every
+      // byte (~90 ms of CPU per 100 MiB in a --cpu-prof of pull).
+      file.stream.cork();
+      for (const c of chunks) file.stream.write(c);
+      file.stream.uncork();
       // The stream's own high-water mark (16 KiB) would stall the download on every write; let the
       // disk lag the network by a bounded amount instead.
       if (file.stream.writableLength > MAX_WRITE_BACKLOG) await once(file.stream, "drain");

@@ -75,6 +75,7 @@ def _override_registry_config_impl(ctx):
             default_registry = names[0],
             cache_dir = "",
             env_vars = [],
+            env_auth = {},
         ),
     ]
 

@@ -20,7 +20,8 @@ WasmRegistryConfigInfo = provider(
         "registries": "dict: registry name -> host.",
         "default_registry": "string: name of the default registry, or \"\".",
         "cache_dir": "string: the blob cache directory of the config, or \"\".",
-        "env_vars": "list of string: names of the environment variables that hold credentials (pass them with --action_env).",
+        "env_vars": "list of string: names of the environment variables that hold credentials (read by `bazel run` publish targets in the user's shell).",
+        "env_auth": "dict: registry name -> \"env VAR...\" for registries whose credential comes from the environment; build-time pulls from them are refused.",
     },
 )
 

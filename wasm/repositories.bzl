@@ -7,7 +7,16 @@ creates `@wasm_oci_toolchains`, whose toolchain runs the prebuilt CLI of this mo
 (`@rules_wasm_oci//tools:bundle`: tools/dist, made by `pnpm build` in a checkout, shipped in a
 release archive) with the `node` found on the machine. The actions are the same as under bzlmod
 (wasm/private/toolchain.bzl); only node comes from here instead of rules_nodejs.
+
+    load("@rules_wasm_oci//wasm:repositories.bzl", "wasm_component_oci_repository")
+    wasm_component_oci_repository(name = "auth_service", image = "ghcr.io/org/auth-service", digest = "sha256:...")
+
+pulls a component at fetch time (docs/rules.md, "Fetch-time pulls"): `@auth_service//:component`.
 """
+
+load("//wasm/private:oci_repository.bzl", _wasm_component_oci_repository = "wasm_component_oci_repository")
+
+wasm_component_oci_repository = _wasm_component_oci_repository
 
 _BUILD = """\
 load("@rules_wasm_oci//wasm:toolchain.bzl", "wasm_oci_toolchain")

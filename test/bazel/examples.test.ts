@@ -84,6 +84,8 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
     const before = sep >= 0 ? args.slice(0, sep) : args;
     const after = sep >= 0 ? args.slice(sep) : [];
     const opts = before.filter((a) => a !== "--config=bazel4");
+    // `bazel fetch` takes no build options: fetch-time pulls get their mirror from WASM_OCI_MIRRORS.
+    if (command === "fetch") return bazel.run(command, [...opts, ...after], { timeoutMs });
     if (!opts.some((a) => a.startsWith("--//examples:registry="))) opts.unshift(flag);
     return bazel.run(command, ["--symlink_prefix=/", ...opts, ...after], { timeoutMs });
   };
@@ -96,7 +98,8 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
     reg = await startRegistry();
     flag = `--//examples:registry=${reg.host}`;
     await mkdir(tmp.path("home"), { recursive: true });
-    bazel = makeBazel(root, tmp.path("bazel-root"), { HOME: tmp.path("home") });
+    // Fetch-time pulls of localhost:5000 (WORKSPACE.bazel) are served by this registry as a mirror.
+    bazel = makeBazel(root, tmp.path("bazel-root"), { HOME: tmp.path("home"), WASM_OCI_MIRRORS: `localhost:5000=${reg.host}` });
   }, 180_000);
 
   afterAll(async () => {
@@ -116,6 +119,13 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
     const build = await readFile(join(root, "examples", "wac_oci_composition", "BUILD.bazel"), "utf8");
     expect(build).toContain(`auth-service@${digests["auth-service"]}`);
     expect(build).toContain(`signed-service@${digests["signed-service"]}`);
+    // The fetch-time repositories pin the same digests.
+    const workspace = await readFile(join(root, "WORKSPACE.bazel"), "utf8");
+    const module = await readFile(join(root, "MODULE.bazel"), "utf8");
+    for (const d of [digests["auth-service"]!, digests["signed-service"]!]) {
+      expect(workspace).toContain(`digest = "${d}"`);
+      expect(module).toContain(`digest = "${d}"`);
+    }
   }, 260_000);
 
   it("bazel build //examples/... passes", async () => {
@@ -141,6 +151,7 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
       "wac_oci_composition:enterprise_system_checkout_test",
       "wac_oci_composition:app_development_test",
       "wac_oci_composition:app_production_test",
+      "wac_oci_composition:app_production_fetched_test",
       "oci_publishing:hello_component_test",
       "wasm_signing:signed_embedded_runs_test",
     ]) {

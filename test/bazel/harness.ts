@@ -4,7 +4,7 @@
  * bazelisk in node_modules/.bin) with its own output user root, shut down at the end.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { join } from "node:path";
@@ -167,8 +167,9 @@ export const FRONTEND_WAT = `(component
 
 export const GITHUB_TOKEN = `ghp_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 36)}`;
 // Bazel's own server log (java.log) records the client environment of every command and hides
-// only values whose names contain PASS, AUTH or COOKIE: credential variables are named so.
-export const ACTION_ENV = ["REG_USER", "REG_PASS", "GITHUB_AUTH_TOKEN", "CORP_AUTH_TOKEN"];
+// only values whose names contain PASS, AUTH or COOKIE: credential variables are named so. They
+// are in the client's environment only; no action of these rules takes them (docs/security.md).
+export const CLIENT_ENV = ["REG_USER", "REG_PASS", "GITHUB_AUTH_TOKEN", "CORP_AUTH_TOKEN"];
 
 
 export interface Suite {
@@ -252,7 +253,85 @@ export async function setupSuite(): Promise<Suite> {
   const composeProblem = probe.code === 0 ? undefined : `wasm-oci compose cannot compose two small components yet (exit ${probe.code}): ${probe.stderr.trim().split("\n").slice(-2).join(" ")}`;
   const all = composeProblem === undefined ? ["//..."] : ["--", "//...", "-//compose/..."];
   files["registry.bzl"] = `REGISTRY = ${JSON.stringify(reg.host)}\nREGISTRY2 = ${JSON.stringify(reg2.host)}\nMATH_DIGEST = ${JSON.stringify(mathDigest)}\n`;
-  const ws = await makeWorkspace(tmp.dir, files, ACTION_ENV);
-  const bazel = makeBazel(ws, tmp.path("bazel-root"), env);
+  // Build-time pulls read the Docker config at execution time; DOCKER_CONFIG is a location.
+  const dockerDir = tmp.path("home", ".docker");
+  await mkdir(dockerDir, { recursive: true });
+  await writeFile(join(dockerDir, "config.json"), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${reg.username}:${reg.password}`).toString("base64") } } }));
+  const ws = await makeWorkspace(tmp.dir, files, [`DOCKER_CONFIG=${dockerDir}`]);
+  const bazel = makeBazel(ws, tmp.path("bazel-root"), { ...env, HOME: tmp.path("home") });
   return { tmp, reg, reg2, bazel, env, configFile, cliEnv, math, mathDigest, haveSign, composeProblem, all };
+}
+
+/** Every regular file under `roots` (below 64 MiB) that contains one of `secrets`; `scanned` counts files read. */
+export async function scanForSecrets(roots: string[], secrets: string[]): Promise<{ scanned: number; hits: string[] }> {
+  const { readdir, stat } = await import("node:fs/promises");
+  const needles = secrets.map((s) => Buffer.from(s));
+  const hits: string[] = [];
+  let scanned = 0;
+  const scan = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await scan(p);
+      else if (e.isFile() && (await stat(p)).size < 64 << 20) {
+        const data = await readFile(p);
+        scanned++;
+        if (needles.some((n) => data.includes(n))) hits.push(p);
+      }
+    }
+  };
+  for (const r of roots) {
+    if ((await stat(r).catch(() => undefined))?.isFile()) {
+      scanned++;
+      if (needles.some((n) => readFileSyncSafe(r).includes(n))) hits.push(r);
+    } else await scan(r);
+  }
+  return { scanned, hits };
+}
+
+function readFileSyncSafe(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** A secret and the encodings a Docker config or an Authorization header would carry it in. */
+export function secretForms(secret: string, user?: string): string[] {
+  const forms = [secret, Buffer.from(secret).toString("base64")];
+  if (user !== undefined) forms.push(Buffer.from(`${user}:${secret}`).toString("base64"));
+  return forms;
+}
+
+export interface SpawnEntry {
+  mnemonic: string;
+  runner?: string;
+  remoteCacheHit?: boolean;
+  environmentVariables?: Array<{ name: string; value: string }>;
+  commandArgs?: string[];
+}
+
+/** The spawns of an --execution_log_json_file: concatenated JSON objects (Bazel writes no separator). */
+export function parseExecutionLog(text: string): SpawnEntry[] {
+  const out: SpawnEntry[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") {
+      if (depth++ === 0) start = i;
+    } else if (c === "}" && --depth === 0) out.push(JSON.parse(text.slice(start, i + 1)) as SpawnEntry);
+  }
+  return out;
 }

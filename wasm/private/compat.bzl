@@ -12,12 +12,16 @@ The rules run on Bazel 8 and 9 with bzlmod (MODULE.bazel; Bazel 7.4+ works too) 
 - no `attr.string_keyed_label_dict` on 4.2.3: macros take {name: label} and pass the rule the
   inverted dict as `attr.label_keyed_string_dict` (`invert_label_dict`);
 - no `RunEnvironmentInfo` on 4.2.3: tests and `bazel run` targets are self-contained scripts;
-- `use_default_shell_env = True` is the only way `--action_env` reaches an action: network
-  actions use it, with `env` for what the CLI itself needs (Bazel 8+ merges the two; 4.2.3 takes
-  only the default environment), hermetic ones set `env` only;
-- Bazel 4 prints the whole environment of a failed sandboxed action: actions that receive
-  credentials run unsandboxed (`no-sandbox`).
+- no action of these rules uses `use_default_shell_env = True` (4.2.3 ignores `env` then, later
+  versions merge them): every `--action_env` value would become part of the action's Command,
+  which Bazel records in --disk_cache, --remote_cache and --execution_log_json_file. Pull actions
+  copy only the location variables of PULL_LOCATION_ENV from `ctx.configuration.default_shell_env`
+  (on 4.2.3 it holds only variables given with a value).
 """
+
+# Where the CLI finds Docker config files and credential helpers at execution time: locations,
+# never secrets. Any other --action_env variable never reaches a pull action.
+PULL_LOCATION_ENV = ["PATH", "HOME", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"]
 
 BZLMOD = str(Label("//:invalid")).startswith("@@")
 
@@ -74,24 +78,35 @@ def invert_label_dict(what, name, d):
         inverted[label] = key
     return inverted
 
-def network_action_kwargs(cacheable, env = {}):
-    """ctx.actions.run(_shell) arguments for an action that talks to a registry with credentials.
+def network_action_kwargs(ctx, cacheable, env):
+    """ctx.actions.run(_shell) arguments for an action that talks to a registry.
+
+    The action reads credentials at execution time from files and helpers only (Docker config,
+    credential helpers, token files): its environment is `env` plus the location variables of
+    PULL_LOCATION_ENV given with --action_env, so no credential value is part of its key.
 
     Args:
+        ctx: rule context.
         cacheable: False when the result depends on a moving tag.
-        env: variables the CLI needs besides the default shell environment.
+        env: the fixed environment of the action.
 
     Returns:
         dict of keyword arguments.
     """
-    requirements = {"requires-network": "1", "no-sandbox": "1"}
+    full = dict(env)
+    shell = ctx.configuration.default_shell_env
+    for name in PULL_LOCATION_ENV:
+        if name in shell:
+            full[name] = shell[name]
+
+    # Unsandboxed: credential helpers may write their own caches under $HOME. Never executed
+    # remotely (a remote worker has neither the network nor the user's Docker config); the
+    # result of a digest-pinned pull may come from a cache.
+    requirements = {"requires-network": "1", "no-sandbox": "1", "no-remote-exec": "1"}
     if not cacheable:
         requirements["no-cache"] = "1"
         requirements["no-remote"] = "1"
-    kwargs = {"execution_requirements": requirements, "use_default_shell_env": True}
-    if env:
-        kwargs["env"] = env
-    return kwargs
+    return {"execution_requirements": requirements, "env": full}
 
 def hermetic_action_kwargs(env):
     """ctx.actions.run(_shell) arguments for a hermetic, sandboxed action.

@@ -2,7 +2,7 @@
 
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
 load(":compat.bzl", "invert_label_dict")
-load(":pull.bzl", "pull_component", "registry_name_for_host", "split_reference", "verification_key")
+load(":pull.bzl", "gate_fetched_component", "pull_component", "registry_name_for_host", "split_reference", "verification_key")
 load(":signing.bzl", "component_file")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci")
 load(":validate.bzl", "is_kebab", "to_kebab")
@@ -52,8 +52,31 @@ def _wac_compose_impl(ctx):
             ctx.attr.signature_type,
         )
         deps.append((key, _package_name(owner, key, ctx.attr.package_names.get(key, ""), "oci"), wasm))
+
+    # Components fetched by wasm_component_oci_repository: already pulled and digest-checked at
+    # fetch time; the signature and policy checks run here, as sandboxed actions.
+    for target, key in ctx.attr.oci_component_labels.items():
+        if key in ctx.attr.oci_components:
+            fail("%s: oci_components[\"%s\"] is given twice" % (owner, key))
+        info = target[WasmComponentInfo]
+        host = split_reference(info.reference)[0] if info.reference else ""
+        wasm = gate_fetched_component(
+            ctx,
+            owner,
+            "%s_oci/%s" % (ctx.label.name, key),
+            info,
+            registry_name_for_host(config_info, host),
+            policy_info,
+            verify_key,
+            openssh,
+            ctx.attr.signature_type,
+        )
+
+        # Named by key, as a reference in oci_components is: swapping one for the other keeps the WAC.
+        deps.append((key, _package_name(owner, key, ctx.attr.package_names.get(key, ""), "oci"), wasm))
+    oci_keys = list(ctx.attr.oci_components.keys()) + ctx.attr.oci_component_labels.values()
     for key in ctx.attr.package_names:
-        if key not in ctx.attr.oci_components and key not in ctx.attr.local_component_labels.values():
+        if key not in oci_keys and key not in ctx.attr.local_component_labels.values():
             fail("%s: package_names names \"%s\", which is in neither local_components nor oci_components" % (owner, key))
     if not deps:
         fail("%s: give local_components and/or oci_components" % owner)
@@ -87,7 +110,7 @@ def _wac_compose_impl(ctx):
         wac = generated
         gen_args = ctx.actions.args()
         gen_args.add_all(["wac", "generate", "--package", ctx.attr.package or "rules-wasm-oci:" + to_kebab(ctx.label.name)])
-        ordered = [d for d in deps if d[0] in ctx.attr.oci_components] + [d for d in deps if d[0] not in ctx.attr.oci_components]
+        ordered = [d for d in deps if d[0] in oci_keys] + [d for d in deps if d[0] not in oci_keys]
         for _, pkg, f in ordered:
             gen_args.add("--dep", "%s=%s" % (pkg, f.path))
         if ctx.attr.socket:
@@ -132,7 +155,11 @@ wac_compose_with_oci_rule = rule(
     doc = "Composes local and OCI components. Use the wac_compose_with_oci macro.",
     attrs = {
         "local_component_labels": attr.label_keyed_string_dict(allow_files = [".wasm"], doc = "Component target -> key (inverted local_components)."),
-        "oci_components": attr.string_dict(doc = "Key -> OCI reference host/repo[:tag][@sha256:...]."),
+        "oci_components": attr.string_dict(doc = "Key -> OCI reference host/repo[:tag][@sha256:...] (pulled by a build action)."),
+        "oci_component_labels": attr.label_keyed_string_dict(
+            providers = [WasmComponentInfo],
+            doc = "Component target -> key: components fetched by wasm_component_oci_repository (inverted label values of the macro's oci_components).",
+        ),
         "package_names": attr.string_dict(doc = "Key -> WAC package name (`ns:name`)."),
         "package": attr.string(doc = "Package line of a generated composition; default rules-wasm-oci:<name>."),
         "composition": attr.string(doc = "WAC source text."),
@@ -153,19 +180,24 @@ wac_compose_with_oci_rule = rule(
     toolchains = [TOOLCHAIN_TYPE],
 )
 
+def _is_label(value):
+    return value.startswith("@") or value.startswith("//") or value.startswith(":")
+
 def wac_compose_with_oci(name, local_components = {}, oci_components = {}, **kwargs):
     """Composes local components and components pulled from OCI registries.
 
     Args:
         name: target name.
         local_components: dict key -> label of a local component.
-        oci_components: dict key -> OCI reference.
+        oci_components: dict key -> OCI reference (pulled by a build action), or the label of a
+            component fetched by wasm_component_oci_repository (`@repo//:component`).
         **kwargs: attributes of wac_compose_with_oci_rule (see docs/rules.md).
     """
     wac_compose_with_oci_rule(
         name = name,
         local_component_labels = invert_label_dict("wac_compose_with_oci local_components", name, local_components),
-        oci_components = oci_components,
+        oci_components = {k: v for k, v in oci_components.items() if not _is_label(v)},
+        oci_component_labels = invert_label_dict("wac_compose_with_oci oci_components", name, {k: v for k, v in oci_components.items() if _is_label(v)}),
         **kwargs
     )
 
@@ -175,7 +207,7 @@ def wac_microservices_app(name, frontend_component, services = {}, registry_conf
     Args:
         name: target name.
         frontend_component: label of the local frontend component.
-        services: dict key -> OCI reference.
+        services: dict key -> OCI reference or label of a fetched component.
         registry_config: a wkg_registry_config target.
         verify_signatures: verify every pulled service (needs public_key in kwargs).
         **kwargs: further wac_compose_with_oci attributes.
@@ -194,7 +226,7 @@ def wac_distributed_system(name, components = {}, composition = None, **kwargs):
 
     Args:
         name: target name.
-        components: `{"local": {key: label}, "oci": {key: reference}}`.
+        components: `{"local": {key: label}, "oci": {key: reference or label of a fetched component}}`.
         composition: WAC source; default: generated (see wac_compose_with_oci).
         **kwargs: further wac_compose_with_oci attributes.
     """

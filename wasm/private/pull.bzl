@@ -96,6 +96,28 @@ def resolve_reference(owner, attr, config_info):
         fail("%s: digest \"%s\" must be sha256: followed by 64 lowercase hex digits" % (owner, digest))
     return ref, digest, registry, component
 
+def refuse_env_credentials(owner, config_info, registry, ref):
+    """Fails when a build-time pull would need a credential from the environment.
+
+    An environment variable reaches an action only through its environment, which Bazel records
+    in the action's Command: in --disk_cache, --remote_cache and --execution_log_json_file.
+
+    Args:
+        owner: "rule //label" for messages.
+        config_info: WasmRegistryConfigInfo or None.
+        registry: the registry name (or host) the pull uses.
+        ref: the reference (messages).
+    """
+    env_auth = getattr(config_info, "env_auth", None) if config_info else None
+    if not env_auth or registry not in env_auth:
+        return
+    fail(("%s: pulls %s from registry \"%s\" of %s, which takes its credential from the environment (%s). " +
+          "A build action's environment is recorded with the action (its key, --disk_cache, --remote_cache, " +
+          "--execution_log_json_file), so build-time pulls refuse it. Use one of: a fetch-time pull " +
+          "(wasm_component_oci_repository in WORKSPACE, wasm_oci.pull in MODULE.bazel: the environment is read at fetch time), " +
+          "`docker` (Docker config), `helper|NAME` (a docker-credential-NAME helper), or `file|/path/to/token` (a token file); " +
+          "see docs/security.md") % (owner, ref, registry, config_info.config.owner, env_auth[registry]))
+
 def pull_component(ctx, owner, name, ref, digest, registry, component, config_info, policy_info, verify_key, openssh, label_for_hint, signature_type = "embedded"):
     """Declares the actions that pull `ref` and gate it by signature and policy.
 
@@ -126,6 +148,7 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
     stdout = ctx.actions.declare_file("_pulled/" + name + ".pull.txt")
     sig = ctx.actions.declare_file(name + ".sig") if verify_key and signature_type == "detached" else None
     tc = wasm_oci_tool(ctx)
+    refuse_env_credentials(owner, config_info, registry, ref)
 
     args = ctx.actions.args()
     args.add_all(tc.args_prefix)
@@ -169,30 +192,96 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
             owner,
             " (security policy: component %s, registry %s)" % (component, registry) if policy_info else "",
         ),
-        # --action_env carries credentials (names in the registry config) into this action only;
-        # unsandboxed, see compat.bzl.
+        # No credential value in the environment: see compat.bzl and refuse_env_credentials.
         **wasm_oci_action_kwargs(ctx, network = True, cacheable = bool(digest))
     )
 
     if verify_key:
-        report = ctx.actions.declare_file("_verified/" + name + ".verify.txt")
-        vargs = ctx.actions.args()
-        vargs.add_all(["verify", "-i", raw, "-K", verify_key])
-        if sig:
-            vargs.add_all(["-S", sig])
-        if openssh:
-            vargs.add("-Z")
+        verify_component(ctx, owner, name, raw, final, sig, verify_key, openssh, signature_type, component, ref)
+    return final, meta, sig
+
+def verify_component(ctx, owner, name, raw, final, sig, verify_key, openssh, signature_type, component, ref):
+    """A sandboxed action that verifies `raw`'s signature and copies it to `final` when it holds.
+
+    Args:
+        ctx: rule context.
+        owner: "rule //label" for messages.
+        name: base name of the report.
+        raw: the component File to verify.
+        final: the File written only when the signature verifies.
+        sig: detached signature File, or None for an embedded signature.
+        verify_key: public key File.
+        openssh: the key is an OpenSSH key.
+        signature_type: "embedded" or "detached" (messages).
+        component: component name (messages).
+        ref: where the component came from (messages).
+    """
+    report = ctx.actions.declare_file("_verified/" + name + ".verify.txt")
+    vargs = ctx.actions.args()
+    vargs.add_all(["verify", "-i", raw, "-K", verify_key])
+    if sig:
+        vargs.add_all(["-S", sig])
+    if openssh:
+        vargs.add("-Z")
+    run_wasm_oci(
+        ctx,
+        arguments = [vargs],
+        inputs = [raw, verify_key] + ([sig] if sig else []),
+        outputs = [final, report],
+        mnemonic = "WasmVerify",
+        progress_message = "Verifying the %s signature of component %s (%s) with %s for %s" % (signature_type, component, ref, verify_key.short_path, owner),
+        stdout = report,
+        copy = (raw, final),
+    )
+
+def gate_fetched_component(ctx, owner, name, info, registry, policy_info, verify_key, openssh, signature_type):
+    """Signature and policy checks of a component fetched by wasm_component_oci_repository.
+
+    The fetch only pulled and digest-checked; the checks are sandboxed build actions on the files
+    it fetched, each writing its output only when the check passes.
+
+    Args:
+        ctx: rule context.
+        owner: "rule //label" for messages.
+        name: base name of the outputs.
+        info: the WasmComponentInfo of the fetched component.
+        registry: registry name the policy matches.
+        policy_info: WasmSecurityPolicyInfo or None.
+        verify_key: public key File, or None.
+        openssh: the key is an OpenSSH key.
+        signature_type: "embedded" or "detached".
+
+    Returns:
+        The component File that passed every check.
+    """
+    component = info.reference.split("/")[-1] if info.reference else name
+    wasm = info.wasm
+    sig = info.signature if signature_type == "detached" else None
+    if verify_key and signature_type == "detached" and not sig:
+        fail("%s: signature_type = \"detached\" but %s fetched no detached signature; set signature = \"required\" on its repository, or use embedded signatures" % (owner, info.wasm.owner))
+    if verify_key:
+        verified = ctx.actions.declare_file("_verified/" + name + ".wasm")
+        verify_component(ctx, owner, name, wasm, verified, sig, verify_key, openssh, signature_type, component, info.reference)
+        wasm = verified
+    if policy_info:
+        allowed = ctx.actions.declare_file("_policy/" + name + ".wasm")
+        report = ctx.actions.declare_file("_policy/" + name + ".policy.txt")
+        pargs = ctx.actions.args()
+        pargs.add_all(["policy", "check", "--policy", policy_info.policy, "--component", component, "--registry", registry, "-i", wasm])
+        if info.signature and policy_info.signature_type == "detached":
+            pargs.add_all(["-S", info.signature])
         run_wasm_oci(
             ctx,
-            arguments = [vargs],
-            inputs = [raw, verify_key] + ([sig] if sig else []),
-            outputs = [final, report],
-            mnemonic = "WasmVerify",
-            progress_message = "Verifying the %s signature of component %s (%s) with %s for %s" % (signature_type, component, ref, verify_key.short_path, owner),
+            arguments = [pargs],
+            inputs = depset([wasm, policy_info.policy] + ([info.signature] if info.signature else []), transitive = [policy_info.keys]),
+            outputs = [allowed, report],
+            mnemonic = "WasmPolicyCheck",
+            progress_message = "Checking component %s (%s) against the security policy for %s" % (component, info.reference, owner),
             stdout = report,
-            copy = (raw, final),
+            copy = (wasm, allowed),
         )
-    return final, meta, sig
+        wasm = allowed
+    return wasm
 
 def verification_key(ctx, owner, verify_attr):
     """The public key that pulled components are verified with, from the rule's attributes.

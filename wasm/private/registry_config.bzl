@@ -6,7 +6,12 @@ load(":validate.bzl", "is_env_name", "is_host", "looks_like_secret")
 
 _HOWTO = ("name an environment variable instead (e.g. `env|GITHUB_TOKEN`, `token|${GITHUB_TOKEN}`, " +
           "`basic|USER_VAR|PASS_VAR`, `oauth|CLIENT_ID_VAR|CLIENT_SECRET_VAR`), or use `docker` / `helper|NAME`, " +
-          "and pass the variable to pull actions with --action_env=VAR")
+          "for publishing (`bazel run`) and fetch-time pulls; build-time pulls take only `docker`, `helper|NAME` and `file|PATH`")
+
+_ENV_AUTH = ["env", "basic_env", "oauth2_env"]
+
+def _describe_env_auth(auth):
+    return "env " + " / ".join([auth[k] for k in ["token_env", "username_env", "password_env", "client_id_env", "client_secret_env"] if k in auth])
 
 def _redacted(fields, index):
     shown = list(fields)
@@ -225,6 +230,7 @@ def _wkg_registry_config_impl(ctx):
             default_registry = ctx.attr.default_registry,
             cache_dir = ctx.attr.cache_dir,
             env_vars = env,
+            env_auth = {r["name"]: _describe_env_auth(r["auth"]) for r in config["registries"] if r.get("auth", {}).get("type", "") in _ENV_AUTH},
         ),
     ]
 

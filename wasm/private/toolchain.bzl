@@ -158,7 +158,7 @@ def wasm_oci_action_kwargs(ctx, network = False, cacheable = True):
     """
     tc = wasm_oci_tool(ctx)
     if network:
-        kwargs = network_action_kwargs(cacheable, tc.env)
+        kwargs = network_action_kwargs(ctx, cacheable, dict(HERMETIC_ENV, **tc.env))
     else:
         env = dict(HERMETIC_ENV)
         env.update(tc.env)
@@ -171,8 +171,10 @@ def run_wasm_oci(ctx, arguments, inputs, outputs, mnemonic, progress_message, ne
 
     Hermetic actions get a fixed environment and run in the persistent worker (sandboxed when
     the worker strategy is turned off). Network actions (pulls) are tagged `requires-network` and
-    get the user's `--action_env` variables, which is the only way credentials reach them: never
-    through arguments, files or providers; they never run in the worker.
+    `no-remote-exec`, and get the same fixed environment plus the location variables of
+    compat.PULL_LOCATION_ENV: credentials only ever come from files and helpers the CLI reads
+    while it runs (Docker config, credential helpers, token files), never from arguments, files,
+    providers or the environment; they never run in the worker.
 
     Args:
         ctx: rule context.

@@ -175,6 +175,8 @@ export const bazelSteps: DemoStep[] = [
       let patterns: string[];
       if (target.kind === "docker-registry" && target.host !== undefined) {
         common.push(`--//examples:registry=${target.host}`);
+        // Fetch-time pulls (app_production_fetched) of localhost:5000 use the demo's registry as a mirror.
+        ctx.env["WASM_OCI_MIRRORS"] = `localhost:5000=${target.host}`;
         if (await port5000Taken()) {
           ctx.say("note: something listens on localhost:5000. The examples pull from it first and use this demo's registry");
           ctx.say("only as a mirror when it lacks a service (examples/README.md, \"Another registry port\").");

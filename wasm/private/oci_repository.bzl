@@ -98,6 +98,12 @@ def wasm_oci_cli(rctx):
         fail("%s: %s is missing; run `pnpm install && pnpm build` in the rules_wasm_oci checkout (a release archive ships it)" % (_owner(rctx), bundle))
     return [node, bundle]
 
+def _absolute(label):
+    # str() of a label of the main repository has no repository part, which a BUILD file of
+    # another repository would resolve against itself: spell the main repository "@".
+    s = str(label)
+    return "@" + s if s.startswith("//") else s
+
 def _owner(rctx):
     return "wasm_component_oci_repository %s" % rctx.name
 
@@ -126,7 +132,7 @@ def _registry_config(rctx, owner, host):
         if r.get("host", "") == host:
             entry = r
     if entry == None:
-        entry = {"name": host, "host": host, "type": "oci"}
+        entry = {"name": host.replace(":", "_"), "host": host, "type": "oci"}
         config["registries"].append(entry)
     entry["mirrors"] = list(entry.get("mirrors", [])) + [m for m in extra if m not in entry.get("mirrors", [])]
     rctx.file("_fetch/registry-config.json", json.encode_indent(config, indent = "  ") + "\n")
@@ -208,7 +214,7 @@ filegroup(
 """.format(
         ref = ref,
         resolved = resolved,
-        fetched = str(Label("//wasm/private:fetched_component.bzl")),
+        fetched = _absolute(Label("//wasm/private:fetched_component.bzl")),
         sig_export = ", \"component.sig\"" if want_sig else "",
         sig = "\"component.sig\"" if want_sig else "None",
         sig_src = "\"component.sig\"" if want_sig else "",

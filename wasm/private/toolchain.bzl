@@ -33,20 +33,20 @@ those cannot express):
 - `label`: the toolchain target.
 """
 
-load(":compat.bzl", "action_toolchain_kwargs", "hermetic_action_kwargs", "network_action_kwargs", "node_toolchain_types")
+load(":compat.bzl", "action_toolchain_kwargs", "hermetic_action_kwargs", "network_action_kwargs", "node_toolchain_requirements", "node_toolchain_type")
 
 # Resolved here, against this file's own repository: a literal "@rules_wasm_oci//..." string is
 # resolved against the repository of the target using the rule, which fails when these rules are
 # the main repository. Bazel 4.2.3 takes only strings in rule(toolchains = ...), hence str().
 TOOLCHAIN_TYPE = str(Label("//wasm:toolchain_type"))
 
-_NODE_TOOLCHAIN_TYPES = node_toolchain_types()
+_NODE_TOOLCHAIN_TYPE = node_toolchain_type()
 
 def _node_from_toolchain(ctx):
     """The node File of the resolved rules_nodejs toolchain, or None."""
-    if not _NODE_TOOLCHAIN_TYPES:
+    if _NODE_TOOLCHAIN_TYPE == None:
         return None
-    tc = ctx.toolchains[_NODE_TOOLCHAIN_TYPES[0]]
+    tc = ctx.toolchains[_NODE_TOOLCHAIN_TYPE]
     if tc == None:
         return None
     info = tc.nodeinfo
@@ -116,7 +116,7 @@ leave `node` unset to use the rules_nodejs node toolchain of the execution platf
             doc = "The node binary. Default (bzlmod): the rules_nodejs node toolchain resolved for the execution platform.",
         ),
     },
-    toolchains = _NODE_TOOLCHAIN_TYPES,
+    toolchains = node_toolchain_requirements(),
 )
 
 def wasm_oci_tool(ctx):

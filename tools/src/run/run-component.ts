@@ -74,6 +74,9 @@ export async function runComponent(componentPath: string, expr: InvokeExpr, opti
   }
 }
 
+/** How long a worker that has answered may take to end by itself before it is stopped. */
+const EXIT_GRACE_MS = 2_000;
+
 async function callInWorker(url: string, expr: InvokeExpr, options: RunOptions): Promise<WorkerReply> {
   const worker = new Worker(RUN_WORKER_SOURCE, {
     eval: true,
@@ -100,8 +103,11 @@ async function callInWorker(url: string, expr: InvokeExpr, options: RunOptions):
   });
   const exitCode = await new Promise<number>((resolve) => {
     worker.once("exit", resolve);
-    // The worker has nothing left to do once it answered; the shim's own threads may keep it alive.
-    worker.once("message", () => void worker.terminate());
+    // Once it has answered, the worker ends by itself, flushing what the component wrote; a
+    // component that leaves something running (a timer, a socket) is stopped after a grace period.
+    worker.once("message", () => {
+      setTimeout(() => void worker.terminate(), EXIT_GRACE_MS).unref();
+    });
   });
   await Promise.all(drained);
   if (sink !== process.stderr) {

@@ -52,7 +52,13 @@ let prestarted: Worker | undefined;
  * does not keep the process alive until it has a job, so a command that fails earlier exits.
  */
 export function prestartValidator(): void {
-  if (prestarted !== undefined || warmWasmTools() !== undefined) return;
+  const host = warmWasmTools();
+  if (host !== undefined) {
+    // The worker's instance: loading it (first compose only) overlaps reading and encoding too.
+    host.warm();
+    return;
+  }
+  if (prestarted !== undefined) return;
   const worker = spawnValidator();
   worker.unref();
   // An error before the job (jco missing) is reported to the job; until then nothing listens.

@@ -161,10 +161,13 @@ export class WarmWasmToolsHost {
 
 let warmHost: WarmWasmToolsHost | undefined;
 
-/** Called once by the persistent worker: from now on every call goes to one warm instance. */
+/**
+ * Called once by the persistent worker: from now on every call goes to one instance, started on
+ * first use (or by warmWasmToolsNow) and kept warm. Not started up front: a worker serves one
+ * mnemonic, and most (sign, verify, keygen, image, policy) never need wasm-tools.
+ */
 export function useWarmWasmTools(): WarmWasmToolsHost {
   warmHost ??= new WarmWasmToolsHost();
-  warmHost.warm();
   return warmHost;
 }
 

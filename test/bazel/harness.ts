@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { REPO_ROOT, runCli } from "../helpers/cli.ts";
 import { startRegistry, type Registry } from "../helpers/registry.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
@@ -172,6 +173,9 @@ export const GITHUB_TOKEN = `ghp_${createHash("sha256").update(String(Math.rando
 export const CLIENT_ENV = ["REG_USER", "REG_PASS", "GITHUB_AUTH_TOKEN", "CORP_AUTH_TOKEN"];
 
 
+/** The wassette permissions file the Bazel suite publishes as a policy layer. */
+export const WASSETTE_POLICY_YAML = "permissions:\n  network:\n    allow:\n      - host: api.example.com\n";
+
 export interface Suite {
   tmp: Tmp;
   reg: Registry;
@@ -215,8 +219,8 @@ export async function setupSuite(): Promise<Suite> {
       registries: [{ name: "local", host: reg.host, type: "oci", auth: { type: "basic_env", username_env: "REG_USER", password_env: "REG_PASS" } }],
     }),
   );
-  const push = async (file: string, ref: string): Promise<string> => {
-    const r = await runCli(["push", file, `${reg.host}/${ref}`, "--registry-config", configFile, "--json"], { env: cliEnv });
+  const push = async (file: string, ref: string, extra: string[] = []): Promise<string> => {
+    const r = await runCli(["push", file, `${reg.host}/${ref}`, "--registry-config", configFile, "--json", ...extra], { env: cliEnv });
     if (r.code !== 0) throw new Error(`push ${ref} failed: ${r.stderr}`);
     return digestFrom(r.stdout);
   };
@@ -224,9 +228,12 @@ export async function setupSuite(): Promise<Suite> {
   const frontend = await parse(FRONTEND_WAT);
   await writeFile(tmp.path("math.wasm"), math);
   const mathDigest = await push(tmp.path("math.wasm"), "wasm-examples/math:v1");
+  // wassette: an image with a policy layer, and the permissions file a runwasi image carries.
+  await writeFile(tmp.path("permissions.yaml"), WASSETTE_POLICY_YAML);
+  await push(tmp.path("math.wasm"), "wasm-examples/math-policy:v1", ["--policy-layer", tmp.path("permissions.yaml")]);
 
   // Signed, tampered and unsigned variants for the policy tests.
-  const files: Record<string, string | Uint8Array> = { "frontend.wasm": frontend };
+  const files: Record<string, string | Uint8Array> = { "frontend.wasm": frontend, "permissions.yaml": WASSETTE_POLICY_YAML };
   const keygen = await runCli(["keygen", "-k", tmp.path("trusted.sk"), "-K", tmp.path("trusted.pk")]);
   const haveSign = keygen.code === 0;
   if (haveSign) {
@@ -252,7 +259,7 @@ export async function setupSuite(): Promise<Suite> {
   );
   const composeProblem = probe.code === 0 ? undefined : `wasm-oci compose cannot compose two small components yet (exit ${probe.code}): ${probe.stderr.trim().split("\n").slice(-2).join(" ")}`;
   const all = composeProblem === undefined ? ["//..."] : ["--", "//...", "-//compose/..."];
-  files["registry.bzl"] = `REGISTRY = ${JSON.stringify(reg.host)}\nREGISTRY2 = ${JSON.stringify(reg2.host)}\nMATH_DIGEST = ${JSON.stringify(mathDigest)}\n`;
+  files["registry.bzl"] = `REGISTRY = ${JSON.stringify(reg.host)}\nREGISTRY2 = ${JSON.stringify(reg2.host)}\nMATH_DIGEST = ${JSON.stringify(mathDigest)}\nMATH_FILE_URL = ${JSON.stringify(pathToFileURL(tmp.path("math.wasm")).href)}\nMATH_SHA256 = ${JSON.stringify(sha256(math))}\n`;
   // Build-time pulls read the Docker config at execution time; DOCKER_CONFIG is a location.
   const dockerDir = tmp.path("home", ".docker");
   await mkdir(dockerDir, { recursive: true });

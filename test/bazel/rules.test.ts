@@ -11,7 +11,7 @@ import { cliBuilt, REPO_ROOT } from "../helpers/cli.ts";
 import { registryAvailable, type Registry } from "../helpers/registry.ts";
 import { runCommand } from "../helpers/processes.ts";
 import type { Tmp } from "../helpers/tmp.ts";
-import { bazelAvailable, GITHUB_TOKEN, processCounts, setupSuite, sha256, type Bazel } from "./harness.ts";
+import { bazelAvailable, GITHUB_TOKEN, processCounts, setupSuite, sha256, WASSETTE_POLICY_YAML, type Bazel } from "./harness.ts";
 
 /** The ERROR lines of a Bazel run and what follows each, without progress noise. */
 function errors(stderr: string): string {
@@ -71,6 +71,20 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
     const pulled = await readFile(join(bin, "math_pinned.wasm"));
     expect(sha256(pulled)).toBe(sha256(math));
     expect(await readFile(join(bin, "math_pinned.oci.json"), "utf8")).toContain(mathDigest);
+  });
+
+  it("wassette and runwasi: the policy layer as a file, a file:// pull pinned by digest, a runwasi tar with the platform", async () => {
+    expect(await readFile(join(bin, "math_with_policy.policy.yaml"), "utf8")).toBe(WASSETTE_POLICY_YAML);
+    expect(sha256(await readFile(join(bin, "math_with_policy.wasm")))).toBe(sha256(math));
+    expect(sha256(await readFile(join(bin, "math_from_file.wasm")))).toBe(sha256(math));
+    const tar = join(bin, "frontend_runwasi.tar");
+    const list = await runCommand("tar", ["-tf", tar]);
+    expect(list.stdout.split("\n")).toEqual(expect.arrayContaining(["oci-layout", "index.json", "manifest.json"]));
+    const index = JSON.parse((await runCommand("tar", ["-xOf", tar, "index.json"])).stdout) as { manifests: Array<{ platform: unknown; annotations: Record<string, string> }> };
+    expect(index.manifests[0]).toMatchObject({ platform: { architecture: "wasm", os: "wasip2" }, annotations: { "io.containerd.image.name": "localhost:5000/published/frontend:0.1.0" } });
+    const docker = JSON.parse((await runCommand("tar", ["-xOf", tar, "manifest.json"])).stdout) as Array<{ RepoTags: string[]; Layers: string[] }>;
+    expect(docker[0]?.RepoTags).toEqual(["localhost:5000/published/frontend:0.1.0"]);
+    expect(docker[0]?.Layers).toHaveLength(2); // the component, then permissions.yaml
   });
 
   it("a tag-only pull prints the resolved digest and the buildozer command that pins it", async () => {

@@ -30,17 +30,28 @@ def _wac_compose_impl(ctx):
     # One pull action per OCI component, each gated by signature and policy checks.
     for key in sorted(ctx.attr.oci_components.keys()):
         ref = ctx.attr.oci_components[key]
-        host, repo, tag, digest = split_reference(ref)
-        if not host or not repo:
-            fail("%s: oci_components[\"%s\"] = \"%s\" must be host[:port]/repository[:tag][@sha256:...]" % (owner, key, ref))
-        if not tag and not digest:
-            tag = "latest"
-        component = repo.split("/")[-1]
-        wasm, _, _ = pull_component(
+        if ref.startswith("file://") or ref.startswith("https://"):
+            # wassette's URL references: pinned by the component's own digest, @sha256:... required.
+            if "@sha256:" not in ref:
+                fail("%s: oci_components[\"%s\"] = \"%s\" needs @sha256:<digest of the component> (a URL has no manifest to pin)" % (owner, key, ref))
+            url, digest = ref.rsplit("@", 1)
+            host = url.split("://", 1)[1].split("/")[0] if url.startswith("https://") else ""
+            name = url.split("/")[-1]
+            component = name[:-len(".wasm")] if name.endswith(".wasm") else name
+            pull_ref = url
+        else:
+            host, repo, tag, digest = split_reference(ref)
+            if not host or not repo:
+                fail("%s: oci_components[\"%s\"] = \"%s\" must be host[:port]/repository[:tag][@sha256:...], file:///abs/x.wasm@sha256:... or https://host/x.wasm@sha256:..." % (owner, key, ref))
+            if not tag and not digest:
+                tag = "latest"
+            component = repo.split("/")[-1]
+            pull_ref = host + "/" + repo + (":" + tag if tag else "")
+        wasm, _, _, _ = pull_component(
             ctx,
             owner,
             "%s_oci/%s" % (ctx.label.name, key),
-            host + "/" + repo + (":" + tag if tag else ""),
+            pull_ref,
             digest,
             registry_name_for_host(config_info, host),
             component,

@@ -70,8 +70,27 @@ def _wasm_component_oci_image_impl(ctx):
     layout = ctx.actions.declare_directory(ctx.label.name + "_layout")
     digest = ctx.actions.declare_file(ctx.label.name + ".digest")
     args = ctx.actions.args()
-    args.add_all(["image", src, "-o", layout.path, "--tag", tag])
     inputs = [src]
+    outputs = [layout, digest]
+    tar = None
+    if ctx.attr.format == "runwasi":
+        # containerd/runwasi: one tar that is an OCI layout and a Docker archive (ctr/regctl/skopeo import it).
+        if signature:
+            fail("%s: format = \"runwasi\" cannot carry a detached signature (containerd imports no referrers); use signature_type = \"embedded\" or format = \"cncf\"" % owner)
+        image_name = ctx.attr.image_name or "%s:%s" % (package_name, tag)
+        if ":" not in image_name.split("/")[-1]:
+            fail("%s: image_name \"%s\" must be NAME:TAG, e.g. \"ghcr.io/acme/%s:%s\"" % (owner, image_name, package_name, tag))
+        tag = image_name.rsplit(":", 1)[1]
+        tar = ctx.actions.declare_file(ctx.label.name + ".tar")
+        outputs.append(tar)
+        args.add_all(["image", src, "--format", "runwasi", "--name", image_name, "-o", layout.path, "--tar", tar])
+    else:
+        if ctx.attr.image_name:
+            fail("%s: image_name applies to format = \"runwasi\"; the CNCF layout is tagged with tag/version" % owner)
+        args.add_all(["image", src, "-o", layout.path, "--tag", tag])
+    if ctx.file.policy_layer:
+        args.add_all(["--policy-layer", ctx.file.policy_layer])
+        inputs.append(ctx.file.policy_layer)
     if signature:
         args.add_all(["--signature", signature])
         inputs.append(signature)
@@ -83,14 +102,14 @@ def _wasm_component_oci_image_impl(ctx):
         ctx,
         arguments = [args],
         inputs = inputs,
-        outputs = [layout, digest],
+        outputs = outputs,
         mnemonic = "WasmOciImage",
         progress_message = "Packing %s into an OCI image layout for %s" % (src.short_path, owner),
         stdout = digest,
     )
     return [
-        DefaultInfo(files = depset([layout, digest] + ([signature] if signature else []))),
-        OutputGroupInfo(signature = depset([signature] if signature else [])),
+        DefaultInfo(files = depset(outputs + ([signature] if signature else []))),
+        OutputGroupInfo(signature = depset([signature] if signature else []), tar = depset([tar] if tar else [])),
         WasmOciImageInfo(
             layout = layout,
             digest = digest,
@@ -115,6 +134,13 @@ IMAGE_ATTRS = {
     "license": attr.string(doc = "SPDX expression for org.opencontainers.image.licenses."),
     "source": attr.string(doc = "org.opencontainers.image.source URL."),
     "annotations": attr.string_dict(doc = "Extra manifest annotations (override the generated ones)."),
+    "format": attr.string(
+        default = "cncf",
+        values = ["cncf", "runwasi"],
+        doc = "`cncf`: the CNCF Wasm OCI artifact layout. `runwasi`: also `<name>.tar`, one tar that is an OCI layout and a Docker archive for containerd/runwasi (`ctr image import`, `regctl image import`, `skopeo copy oci-archive:`/`docker-archive:`); output group `tar`.",
+    ),
+    "image_name": attr.string(doc = "With format = \"runwasi\": NAME:TAG containerd imports the image as; default `<package_name>:<tag>`."),
+    "policy_layer": attr.label(allow_single_file = [".yaml", ".yml"], doc = "A YAML permissions file added as a layer after the wasm layer (application/vnd.wasm.policy.v1+yaml, as wassette reads it)."),
     "sign_component": attr.bool(default = False),
     "signing_keys": attr.label(providers = [WasmKeyPairInfo]),
     "signature_type": attr.string(

@@ -64,6 +64,25 @@ def resolve_reference(owner, attr, config_info):
     Returns:
         (reference without digest, digest, registry name, component name).
     """
+    if attr.image_ref.startswith("file://") or attr.image_ref.startswith("https://") or attr.image_ref.startswith("http://"):
+        # wassette's non-registry references: the pin is the component's own sha256 (no manifest).
+        if attr.image_ref.startswith("http://"):
+            fail("%s: image_ref \"%s\": plain http:// is not accepted; use https://" % (owner, attr.image_ref))
+        url = attr.image_ref
+        digest = attr.digest
+        if "@sha256:" in url:
+            url, pinned = url.rsplit("@", 1)
+            if digest and digest != pinned:
+                fail("%s: digest \"%s\" disagrees with the digest in image_ref \"%s\"" % (owner, digest, attr.image_ref))
+            digest = pinned
+        if not digest:
+            fail("%s: image_ref \"%s\" needs digest = \"sha256:...\" (the component's own digest: a URL has no manifest to pin)" % (owner, attr.image_ref))
+        if not _is_digest(digest):
+            fail("%s: digest \"%s\" must be sha256: followed by 64 lowercase hex digits" % (owner, digest))
+        file_name = url.split("/")[-1]
+        component = attr.component_name or (file_name[:-len(".wasm")] if file_name.endswith(".wasm") else file_name)
+        host = url.split("://", 1)[1].split("/")[0] if url.startswith("https://") else ""
+        return url, digest, host, component
     if attr.image_ref:
         host, repo, tag, digest = split_reference(attr.image_ref)
         if not host or not repo:
@@ -118,7 +137,7 @@ def refuse_env_credentials(owner, config_info, registry, ref):
           "`docker` (Docker config), `helper|NAME` (a docker-credential-NAME helper), or `file|/path/to/token` (a token file); " +
           "see docs/security.md") % (owner, ref, registry, config_info.config.owner, env_auth[registry]))
 
-def pull_component(ctx, owner, name, ref, digest, registry, component, config_info, policy_info, verify_key, openssh, label_for_hint, signature_type = "embedded"):
+def pull_component(ctx, owner, name, ref, digest, registry, component, config_info, policy_info, verify_key, openssh, label_for_hint, signature_type = "embedded", policy_layer = False):
     """Declares the actions that pull `ref` and gate it by signature and policy.
 
     Args:
@@ -137,16 +156,19 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         signature_type: "embedded" (the signature is a section of the component) or "detached"
             (the signature artifact that refers to the image in the registry is pulled with it,
             digest-checked, and verified against the component).
+        policy_layer: also write the image's policy layer (wassette) as `<name>.policy.yaml`;
+            an image without one fails the pull.
 
     Returns:
-        (wasm File, metadata File, signature File or None): the wasm exists only if every
-        check passed; the signature is the detached one that was verified.
+        (wasm File, metadata File, signature File or None, policy File or None): the wasm
+        exists only if every check passed; the signature is the detached one that was verified.
     """
     final = ctx.actions.declare_file(name + ".wasm")
     raw = final if not verify_key else ctx.actions.declare_file("_pulled/" + name + ".wasm")
     meta = ctx.actions.declare_file(name + ".oci.json")
     stdout = ctx.actions.declare_file("_pulled/" + name + ".pull.txt")
     sig = ctx.actions.declare_file(name + ".sig") if verify_key and signature_type == "detached" else None
+    policy_file = ctx.actions.declare_file(name + ".policy.yaml") if policy_layer else None
     tc = wasm_oci_tool(ctx)
     refuse_env_credentials(owner, config_info, registry, ref)
 
@@ -159,6 +181,8 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         # Fetched with the image (referrers API, else the sha256-<hex> tag) and digest-checked;
         # none found fails the pull.
         args.add_all(["--signature-output", sig])
+    if policy_file:
+        args.add_all(["--policy-output", policy_file])
     inputs = []
     if config_info:
         args.add_all(["--registry-config", config_info.config])
@@ -185,7 +209,7 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
         tools = tc.tools,
         arguments = [stdout.path, cache, tc.executable.path, args],
         inputs = depset(inputs, transitive = [policy_info.keys] if policy_info else []),
-        outputs = [raw, meta, stdout] + ([sig] if sig else []),
+        outputs = [raw, meta, stdout] + ([sig] if sig else []) + ([policy_file] if policy_file else []),
         mnemonic = "WasmOciPull",
         progress_message = "Pulling %s for %s%s" % (
             ref + ("@" + digest if digest else ""),
@@ -198,7 +222,7 @@ def pull_component(ctx, owner, name, ref, digest, registry, component, config_in
 
     if verify_key:
         verify_component(ctx, owner, name, raw, final, sig, verify_key, openssh, signature_type, component, ref)
-    return final, meta, sig
+    return final, meta, sig, policy_file
 
 def verify_component(ctx, owner, name, raw, final, sig, verify_key, openssh, signature_type, component, ref):
     """A sandboxed action that verifies `raw`'s signature and copies it to `final` when it holds.
@@ -311,9 +335,10 @@ def _wasm_component_from_oci_impl(ctx):
     policy_info = ctx.attr.security_policy[WasmSecurityPolicyInfo] if ctx.attr.security_policy else None
     ref, digest, registry, component = resolve_reference(owner, ctx.attr, config_info)
     key, openssh = verification_key(ctx, owner, "verify_signature")
-    wasm, meta, sig = pull_component(ctx, owner, ctx.label.name, ref, digest, registry, component, config_info, policy_info, key, openssh, str(ctx.label), ctx.attr.signature_type)
+    wasm, meta, sig, policy_file = pull_component(ctx, owner, ctx.label.name, ref, digest, registry, component, config_info, policy_info, key, openssh, str(ctx.label), ctx.attr.signature_type, ctx.attr.policy_layer)
     return [
-        DefaultInfo(files = depset([wasm, meta] + ([sig] if sig else []))),
+        DefaultInfo(files = depset([wasm, meta] + ([sig] if sig else []) + ([policy_file] if policy_file else []))),
+        OutputGroupInfo(policy = depset([policy_file] if policy_file else [])),
         WasmComponentInfo(
             wasm = wasm,
             metadata = meta,
@@ -341,6 +366,10 @@ PULL_ATTRS = {
     "public_key": attr.label(allow_files = True, doc = "Public key (file or wasm_keygen target) for verify_signature."),
     "security_policy": attr.label(providers = [WasmSecurityPolicyInfo]),
     "package_name": attr.string(doc = "WAC package name; default `oci:<component_name>`."),
+    "policy_layer": attr.bool(
+        default = False,
+        doc = "Also write the image's policy layer (wassette's permissions YAML; any of the CNCF, legacy wassette and YAML media types) as `<name>.policy.yaml`, digest-checked, at most 1 MiB (output group `policy`); an image without one fails the build.",
+    ),
 }
 
 wasm_component_from_oci = rule(

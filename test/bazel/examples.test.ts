@@ -10,8 +10,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliBuilt, hermeticEnv, runCli } from "../helpers/cli.ts";
 import { registryAvailable, startRegistry, type Registry } from "../helpers/registry.ts";
@@ -173,7 +173,22 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
     expect(verify.code, verify.stderr).toBe(0);
   }, 120_000);
 
-  for (const pkg of ["", "wac_oci_composition", "oci_publishing", "wasm_signing"]) {
+  /**
+   * A manifest file of the examples that names the example port (examples/wassette_fetch) is used
+   * through a copy with this test's registry, its relative paths made absolute.
+   */
+  const withTestRegistry = async (word: string): Promise<string> => {
+    if (!/^examples\/.*\.ya?ml$/.test(word)) return word;
+    const original = join(root, word);
+    const text = await readFile(original, "utf8");
+    if (!text.includes("127.0.0.1:5123")) return word;
+    const copy = tmp.path("readme-manifests", word);
+    await mkdir(dirname(copy), { recursive: true });
+    await writeFile(copy, text.replaceAll("127.0.0.1:5123", reg.host).replace(/(public_key: )(\S+)/g, (_m, k: string, p: string) => `${k}${resolve(dirname(original), p)}`));
+    return copy;
+  };
+
+  for (const pkg of ["", "wac_oci_composition", "oci_publishing", "wasm_signing", "wassette_fetch"]) {
     it(`every command of examples/${pkg ? `${pkg}/` : ""}README.md does what the README says`, async () => {
       const readme = await readFile(join(root, "examples", pkg, "README.md"), "utf8");
       const commands = readmeCommands(readme);
@@ -194,8 +209,9 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
           r = await runCommand(process.execPath, [join(root, "examples", "setup.mjs"), ...args], { timeoutMs: 240_000 });
         } else if (words[0] === "node" && words[1] === "tools/dist/wasm-oci.mjs") {
           await runCommand("mkdir", ["-p", tmp.path("readme")], { timeoutMs: 10_000 });
+          const args = await Promise.all(words.slice(2).map(withTestRegistry));
           // The copy's own CLI, as the README runs it.
-          const c = await runCommand(process.execPath, [join(root, "tools", "dist", "wasm-oci.mjs"), ...words.slice(2)], {
+          const c = await runCommand(process.execPath, [join(root, "tools", "dist", "wasm-oci.mjs"), ...args], {
             cwd: root,
             env: { ...process.env, ...(hermeticEnv(tmp.path("readme-env")) as Record<string, string>) },
             timeoutMs: 120_000,

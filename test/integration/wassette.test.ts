@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { bytesId } from "../helpers/bytes.ts";
 import { freshCacheArgs, hermeticEnv, runCli } from "../helpers/cli.ts";
@@ -117,6 +117,12 @@ describe.skipIf(!registryAvailable())("wassette artifacts, URL references and fe
     const none = await runCli(["pull", `${regB.host}/wassette/plain:v1`, "-o", out, "--policy-output", pol], { env });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/has no policy layer/);
+    expect(existsSync(out) || existsSync(pol)).toBe(false);
+    const optional = await runCli(["pull", `${regB.host}/wassette/plain:v1`, "-o", out, "--policy-output", pol, "--policy-layer-optional", "--json"], { env });
+    expect(optional.code, optional.stderr).toBe(0);
+    expect(existsSync(out) && !existsSync(pol)).toBe(true);
+    expect(JSON.parse(optional.stdout)).not.toHaveProperty("policyLayer");
+    await rm(out);
 
     await ok(["push", compPath, `${regA.host}/wassette/corrupt:v1`, "--policy-layer", policyPath]);
     proxyA.setRules([{ method: "GET", path: new RegExp(`/blobs/${sha256(POLICY_YAML)}`), nth: "all", action: { kind: "corrupt" } }]);

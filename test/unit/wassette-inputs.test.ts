@@ -10,8 +10,8 @@ import { runwasiTag } from "../../tools/src/oci/runwasi-image.ts";
 import { makeTmp } from "../helpers/tmp.ts";
 import { writeFixture } from "../helpers/wasm-fixtures.ts";
 
-const D = `sha256:${"a".repeat(64)}`;
-const E = `sha256:${"b".repeat(64)}`;
+const D = `sha256:${"a".repeat(64)}` as const;
+const E = `sha256:${"b".repeat(64)}` as const;
 
 async function manifest(text: string) {
   const tmp = await makeTmp("fetch-manifest");

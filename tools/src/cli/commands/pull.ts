@@ -16,6 +16,7 @@ interface PullFlags {
   signature?: string;
   signatureOutput?: string;
   policyOutput?: string;
+  policyLayerOptional?: boolean;
 }
 
 export function register(program: Command): void {
@@ -34,10 +35,15 @@ export function register(program: Command): void {
     .option("-S, --signature <file>", "detached signature of the component (policies with signature_type: detached)")
     .option("--signature-output <file>", "also fetch the detached signature artifact that refers to the image (referrers API, else the sha256-<hex> tag), verify its digest and write it here; none found is an error")
     .option("--policy-output <file.yaml>", "also write the image's policy layer (application/vnd.wasm.policy.v1+yaml, or wassette's legacy and YAML types), digest-checked, at most 1 MiB; none is an error")
+    .option("--policy-layer-optional", "with --policy-output: an image without a policy layer is not an error (nothing is written there; the metadata has no policyLayer)")
     .option("--json", "print the metadata as one JSON document")
     .action(async (ref: string, o: PullFlags) => {
       // Loaded on use: other commands need not pay for the registry client at startup.
       const { isUrlReference } = await import("../../oci/url-source.ts");
+      if (o.policyLayerOptional === true && o.policyOutput === undefined) {
+        const { UsageError } = await import("../../util/errors.ts");
+        throw new UsageError("--policy-layer-optional applies with --policy-output FILE", "BAD_FLAGS");
+      }
       if (isUrlReference(ref)) return pullFromUrl(ref, o);
       const { pull } = await import("../../oci/pull.ts");
       let gate: import("../../oci/pull.ts").PullOptions["gate"];
@@ -62,6 +68,7 @@ export function register(program: Command): void {
         ...(fetchSignature ? { fetchSignature } : {}),
         ...(o.signatureOutput !== undefined ? { signatureOutput: o.signatureOutput } : {}),
         ...(o.policyOutput !== undefined ? { policyOutput: o.policyOutput } : {}),
+        ...(o.policyLayerOptional === true ? { policyOptional: true } : {}),
       });
       printResult(o.json, result.metadata, () => result.metadata.manifestDigest);
     });

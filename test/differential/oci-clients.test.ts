@@ -225,6 +225,14 @@ describe.skipIf(missing)("OCI clients vs wasm-oci (oras, crane, regctl, skopeo) 
           JSON.stringify({ default_signing_required: true, signature_type: "detached", keys: { release: { public_key: pkPath } } }),
         );
         await cli(["pull", ref, "-o", tmp.path(`${kind}/policy.wasm`), "--policy", tmp.path(`${kind}-policy.json`), ...freshCacheArgs(tmp.path(`${kind}/cache-policy`))]);
+
+        // wasm-oci then adds its own signature (another key): oras's entries stay listed beside it.
+        await cli(["keygen", "-k", tmp.path(`${kind}-k2.sk`), "-K", tmp.path(`${kind}-k2.pk`)]);
+        await cli(["sign", "-i", compPath, "-o", tmp.path(`${kind}-k2.wasm`), "-k", tmp.path(`${kind}-k2.sk`), "-S", tmp.path(`${kind}-k2.sig`)]);
+        const ours = JSON.parse((await cli(["push", compPath, ref, "-S", tmp.path(`${kind}-k2.sig`), "--json"])).stdout) as { referrers: Array<{ digest: string }> };
+        const listed = JSON.parse((await tool("oras", ["discover", "--plain-http", "--format", "json", ref])).stdout) as { referrers: Array<{ digest: string; artifactType: string }> };
+        expect(listed.referrers.map((r) => r.artifactType).sort()).toEqual(["application/spdx+json", SIG_TYPE, SIG_TYPE]);
+        expect(listed.referrers.map((r) => r.digest)).toEqual(expect.arrayContaining([sigManifest, (ours.referrers[0] as { digest: string }).digest]));
       });
     });
   }

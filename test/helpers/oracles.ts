@@ -14,8 +14,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 /** `node22`, `node24`: the Node LTS binaries the CLI is tested under (test/integration/node-lts.test.ts, `pnpm test:node-lts`). */
-/** `cue` is there for `cue mod registry`, the registry with the referrers API (referrers-registry.ts). */
-export type OracleName = "wac" | "wasm-tools" | "wasmsign2" | "wkg" | "wasmtime" | "oras" | "crane" | "regctl" | "cue" | "componentize-py" | "componentize-js" | "node22" | "node24";
+/** `cue` is there for `cue mod registry`, the registry with the referrers API (referrers-registry.ts).
+ * `bgd` is BuildGrid's, the remote-execution service of the Bazel remote tests (remote-execution.ts). */
+export type OracleName = "wac" | "wasm-tools" | "wasmsign2" | "wkg" | "wasmtime" | "oras" | "crane" | "regctl" | "cue" | "componentize-py" | "componentize-js" | "node22" | "node24" | "bgd";
 
 export const ORACLE_BIN = join(
   process.env["WASM_OCI_TOOLS_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "rules_wasm_oci", "tools"),

@@ -11,6 +11,7 @@
  * - an `env|VAR` registry entry is refused at analysis for a build-time pull.
  * One Bazel server and output base; tests run in order and share state.
  */
+import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
@@ -36,6 +37,14 @@ import {
 const ready = bazelAvailable() && registryAvailable() && cliBuilt() && httpCacheAvailable();
 if (process.env["CI"] === "true" && !ready) throw new Error("fetch.test.ts: bazel, docker-registry, nginx and the built CLI are required under CI=true");
 
+const POLICY_YAML = `version: "1.0"
+description: "math component"
+permissions:
+  network:
+    allow:
+      - host: "api.example.com"
+`;
+
 function digestFrom(text: string): string {
   const m = /sha256:[0-9a-f]{64}/.exec(text);
   if (!m) throw new Error(`no digest in: ${text}`);
@@ -49,6 +58,7 @@ describe.skipIf(!ready)("fetch-time pulls and credential-free build-time pulls (
   let bazel: Bazel;
   let mathDigest: string;
   let tamperedDigest: string;
+  let policyDigest: string;
   let secrets: string[];
   const env: Record<string, string> = {};
 
@@ -65,8 +75,8 @@ describe.skipIf(!ready)("fetch-time pulls and credential-free build-time pulls (
     Object.assign(env, { HOME: home, XDG_CACHE_HOME: tmp.path("cli-cache"), REG_USER: reg.username!, REG_PASS: reg.password!, GITHUB_AUTH_TOKEN: GITHUB_TOKEN });
     secrets = [...secretForms(reg.password!, reg.username!), ...secretForms(GITHUB_TOKEN)];
 
-    const push = async (file: string, ref: string): Promise<string> => {
-      const r = await runCli(["push", file, `${reg.host}/${ref}`, "--json"], { env: { ...process.env, HOME: home, XDG_CACHE_HOME: tmp.path("push-cache") } });
+    const push = async (file: string, ref: string, extra: string[] = []): Promise<string> => {
+      const r = await runCli(["push", file, `${reg.host}/${ref}`, "--json", ...extra], { env: { ...process.env, HOME: home, XDG_CACHE_HOME: tmp.path("push-cache") } });
       if (r.code !== 0) throw new Error(`push ${ref} failed: ${r.stderr}`);
       return digestFrom(r.stdout);
     };
@@ -81,6 +91,9 @@ describe.skipIf(!ready)("fetch-time pulls and credential-free build-time pulls (
     tampered[tampered.lastIndexOf(0x6a)] = 0x6b;
     await writeFile(tmp.path("tampered.wasm"), tampered);
     tamperedDigest = await push(tmp.path("tampered.wasm"), "wasm-examples/tampered:v1");
+    // An image with a wassette policy layer: the fetch brings it along as @math_policy//:policy.
+    await writeFile(tmp.path("policy.yaml"), POLICY_YAML);
+    policyDigest = await push(tmp.path("math.wasm"), "wasm-examples/math-policy:v1", ["--policy-layer", tmp.path("policy.yaml")]);
 
     const R = reg.host;
     const ws = await makeWorkspace(
@@ -152,6 +165,8 @@ wasm_component_oci_repository(name = "math_env", image = "${R}/wasm-examples/mat
 wasm_component_oci_repository(name = "tampered", image = "${R}/wasm-examples/tampered", digest = "${tamperedDigest}")
 
 wasm_component_oci_repository(name = "math_by_tag", image = "${R}/wasm-examples/math:v1")
+
+wasm_component_oci_repository(name = "math_policy", image = "${R}/wasm-examples/math-policy", digest = "${policyDigest}")
 `,
     );
     bazel = makeBazel(ws, tmp.path("bazel-root"), env);
@@ -189,6 +204,14 @@ wasm_component_oci_repository(name = "math_by_tag", image = "${R}/wasm-examples/
     const meta = JSON.parse(await readFile(join(base, "external", "math", "metadata.json"), "utf8")) as { manifestDigest: string };
     expect(meta.manifestDigest).toBe(mathDigest);
   }, 400_000);
+
+  it("the image's policy layer comes along as :policy; an image without one has an empty :policy", async () => {
+    const r = await bazel.run("build", ["@math_policy//:policy", "@math//:policy"]);
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    const base = await bazel.info("output_base");
+    expect(await readFile(join(base, "external", "math_policy", "policy.yaml"), "utf8")).toBe(POLICY_YAML);
+    expect(existsSync(join(base, "external", "math", "policy.yaml"))).toBe(false);
+  }, 260_000);
 
   it("a fetched component whose signature does not verify fails the build (verification is a build action)", async () => {
     const r = await bazel.run("build", ["//fetch:tampered_app"]);

@@ -4,7 +4,8 @@
  * no node_modules in it or above it), with HOME an empty dir. A real registry on a free port,
  * `node examples/setup.mjs` publishing the services there, `bazel build` and `bazel test` of
  * //examples/... with --//examples:registry pointing at it, then every command of the example
- * READMEs, in order, with the outcome each README states (`# fails: ...` = must fail). Bazel runs
+ * READMEs, in order, with the outcome each README states (`# fails: ...` = must fail); `wkg` and
+ * `wasmsign2` lines run the reference tools (test/helpers/oracles.ts). Bazel runs
  * with its own output user root and no convenience symlinks. The tests share one Bazel server and
  * run in order.
  */
@@ -14,6 +15,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliBuilt, hermeticEnv, runCli } from "../helpers/cli.ts";
+import { oracle, oraclesMissing } from "../helpers/oracles.ts";
 import { registryAvailable, startRegistry, type Registry } from "../helpers/registry.ts";
 import { runCommand } from "../helpers/processes.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
@@ -194,8 +196,11 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
       const commands = readmeCommands(readme);
       expect(commands.length).toBeGreaterThan(0);
       for (const { line, fails } of commands) {
-        // The README's example paths and port become this test's.
-        const words = shellWords(line.replaceAll("/tmp/", `${tmp.path("readme")}/`).replaceAll("127.0.0.1:5123", reg.host));
+        // The README's example paths, port and bazel-bin symlink become this test's.
+        bin ??= await bazel.info("bazel-bin");
+        const words = shellWords(
+          line.replaceAll("/tmp/", `${tmp.path("readme")}/`).replaceAll("127.0.0.1:5123", reg.host).replaceAll("bazel-bin/", `${bin}/`),
+        );
         let r: { code: number; stdout: string; stderr: string };
         if (words[0] === "pnpm" && words[1] === "build") {
           // CI and `pnpm test` build before testing; rebuilding here would race other suites.
@@ -217,6 +222,15 @@ describe.skipIf(!ready)("examples (Bazel 4.2.3, real registry)", () => {
             timeoutMs: 120_000,
           });
           r = c;
+        } else if (words[0] === "wkg" || words[0] === "wasmsign2") {
+          // The reference tools a README uses to check our output (test oracles, .ci/tools); the
+          // lines using them go together, so without both none of them runs (under CI=true: fails).
+          if (oraclesMissing(["wkg", "wasmsign2"])) continue;
+          r = await runCommand(oracle(words[0]), words.slice(1), {
+            cwd: root,
+            env: { ...process.env, ...(hermeticEnv(tmp.path("readme-env")) as Record<string, string>) },
+            timeoutMs: 120_000,
+          });
         } else {
           throw new Error(`README command the test does not know how to run: ${line}`);
         }

@@ -53,6 +53,7 @@ interface KeyPairFiles {
 const tally = {
   signCases: 0,
   identical: 0,
+  bothRefuseToSign: 0,
   verifyCases: 0,
   bothAccept: 0,
   bothReject: 0,
@@ -247,7 +248,7 @@ describe.skipIf(missing)("wasmsign2 CLI vs wasm-oci signing", () => {
     await tmp?.cleanup();
     if (tally.signCases + tally.verifyCases > 0) {
       console.log(
-        `wasmsign2 differential: ${tally.signCases} sign cases (${tally.identical} byte-identical), ${tally.verifyCases} verify cases ` +
+        `wasmsign2 differential: ${tally.signCases} sign cases (${tally.identical} byte-identical, ${tally.bothRefuseToSign} refused by both), ${tally.verifyCases} verify cases ` +
           `(${tally.bothAccept} accepted by both, ${tally.bothReject} rejected by both, ${tally.knownReferenceDefect} reference partial-verification defect not copied), ` +
           `${tally.differences} differences`,
       );
@@ -461,6 +462,42 @@ describe.skipIf(missing)("wasmsign2 CLI vs wasm-oci signing", () => {
       await verifyBoth(`small-order key (${name}) with R = that point, S = 0`, o.ours, { name, sk: "", pk: tmp.path(`small-${name}.pk`), ssh: false }, false, {
         sig: tmp.path(`small-${name}.sig`),
       });
+    }
+    expect(differences).toEqual([]);
+  });
+
+  it("odd and malformed modules: both sign the same ones identically and refuse the same ones", async () => {
+    const k = keys[0] as KeyPairFiles;
+    const pre = [...CORE];
+    const cases: Array<[string, number[]]> = [
+      ["preamble only", pre],
+      ["unknown section id 0x7f", [...pre, 0x7f, 2, 1, 2]],
+      ["custom section name not UTF-8", [...pre, 0, 4, 3, 0xff, 0xfe, 0x41]],
+      ["section past the end", [...pre, 1, 10, 1, 0x60]],
+      ["section id with the continuation bit", [...pre, 0x80, 0x00, 1, 0]],
+      ["section size overlong (6 LEB bytes)", [...pre, 1, 0xff, 0xff, 0xff, 0xff, 0x7f]],
+      ["unknown preamble version", [0, 0x61, 0x73, 0x6d, 2, 0, 0, 0, 1, 1, 0]],
+    ];
+    for (const [what, bytes] of cases) {
+      const input = tmp.path(`odd-${what.replace(/\W+/g, "-")}.wasm`);
+      await writeFile(input, Buffer.from(bytes));
+      const theirs = await ws2(["sign", "-i", input, "-o", `${input}.wasmsign2`, "-k", k.sk]);
+      const ours = await signFile(input, `${input}.wasm-oci`, { secretKey: await loadSecretKey(k.sk, "compact") }).then(
+        () => true,
+        () => false,
+      );
+      tally.signCases++;
+      if (theirs.ok !== ours) {
+        differences.push(`sign ${what}: wasmsign2 ${theirs.ok ? "signs" : "refuses"}, wasm-oci ${ours ? "signs" : "refuses"}`);
+        continue;
+      }
+      if (!ours) {
+        tally.bothRefuseToSign++;
+        continue;
+      }
+      if (bytesId(await readFile(`${input}.wasmsign2`)) === bytesId(await readFile(`${input}.wasm-oci`))) tally.identical++;
+      else differences.push(`sign ${what}: outputs differ`);
+      await verifyBoth(`${what}, signed`, `${input}.wasm-oci`, k, true);
     }
     expect(differences).toEqual([]);
   });

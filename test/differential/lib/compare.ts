@@ -30,6 +30,8 @@ export interface CaseSpec {
   calls?: Call[];
   /** wac's bytes are the reference: ours must be identical after dropping `producers`. */
   bytesReference?: boolean;
+  /** The Node that runs jco (`wasm-oci run`), when this one cannot compile the components. */
+  jcoNode?: string;
 }
 
 export type Verdict = "identical" | "equivalent" | "both-rejected" | "difference";
@@ -123,7 +125,7 @@ export async function differential(spec: CaseSpec, dir: string, tally?: Tally): 
       for (const f of files) {
         const who = f === oursOut ? "ours" : "wac's";
         answers.push([`${who} in wasmtime`, await runWasmtime(f, call.invoke)]);
-        answers.push([`${who} in jco`, await runJco(f, call.invoke)]);
+        answers.push([`${who} in jco`, await runJco(f, call.invoke, spec.jcoNode)]);
       }
       const want = "expect" in call ? JSON.stringify(call.expect) : show(answers[0]![1]);
       const wrong = answers.filter(([, a]) => !a.ok || JSON.stringify(a.value) !== want);

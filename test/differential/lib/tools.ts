@@ -4,7 +4,7 @@
  * `wasmtime` (test/helpers/oracles.ts). Every call is bounded and never goes through a shell.
  */
 import { readFile, rm } from "node:fs/promises";
-import { runCli } from "../../helpers/cli.ts";
+import { CLI_PATH, runCli } from "../../helpers/cli.ts";
 import { oracle } from "../../helpers/oracles.ts";
 import { runCommand } from "../../helpers/processes.ts";
 
@@ -77,15 +77,17 @@ export function fromWave(text: string): unknown {
 
 export type Answer = { ok: true; value: unknown } | { ok: false; error: string };
 
+/** `wasmtime run --invoke`, compiled without optimisation: the answers are the point, and large components compile several times faster. */
 export async function runWasmtime(path: string, invoke: string): Promise<Answer> {
-  const r = await runCommand(oracle("wasmtime"), ["run", "--invoke", wasmtimeInvoke(invoke), path], { timeoutMs: 120_000 });
+  const r = await runCommand(oracle("wasmtime"), ["run", "-O", "opt-level=0", "--invoke", wasmtimeInvoke(invoke), path], { timeoutMs: 300_000 });
   if (r.code !== 0) return { ok: false, error: lastLines(r.stderr) };
   return { ok: true, value: fromWave(r.stdout) };
 }
 
-/** jco: `wasm-oci run` transpiles the component and calls the export. */
-export async function runJco(path: string, invoke: string): Promise<Answer> {
-  const r = await runCli(["run", path, "--invoke", invoke], { timeoutMs: 120_000 });
+/** jco: `wasm-oci run` transpiles the component and calls the export (under `node`, default this Node). */
+export async function runJco(path: string, invoke: string, node?: string): Promise<Answer> {
+  const args = ["run", path, "--invoke", invoke];
+  const r = node === undefined ? await runCli(args, { timeoutMs: 180_000 }) : await runCommand(node, [CLI_PATH, ...args], { timeoutMs: 180_000 });
   if (r.code !== 0) return { ok: false, error: lastLines(r.stderr) };
   return { ok: true, value: JSON.parse(r.stdout) as unknown };
 }

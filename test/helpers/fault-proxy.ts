@@ -42,7 +42,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { connect as netConnect, type Socket } from "node:net";
 
 export type FaultAction =
-  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string | Uint8Array }
+  | { kind: "status"; status: number; headers?: Record<string, string> | (() => Record<string, string>); body?: string | Uint8Array }
   | { kind: "reset"; afterBytes: number }
   | { kind: "truncate"; afterBytes: number }
   | { kind: "corrupt"; offset?: number }
@@ -227,7 +227,9 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       rec.status = action.status;
       req.resume();
       const body = action.body ?? "";
-      res.writeHead(action.status, { "content-length": String(Buffer.byteLength(body)), ...(action.headers ?? {}) });
+      // A function is called when the fault is served, so a header can depend on that moment.
+      const headers = typeof action.headers === "function" ? action.headers() : (action.headers ?? {});
+      res.writeHead(action.status, { "content-length": String(Buffer.byteLength(body)), ...headers });
       res.end(body);
       return;
     }

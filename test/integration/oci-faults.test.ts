@@ -98,8 +98,9 @@ describe.skipIf(!registryAvailable())("oci faults through a fault-injecting prox
   });
 
   it("429 with Retry-After as an HTTP date is honoured too", async () => {
-    const when = new Date(Date.now() + 3_000).toUTCString();
-    proxy.setRules([{ method: "GET", path: layerPath(), nth: 1, action: { kind: "status", status: 429, headers: { "retry-after": when } } }]);
+    // The date is taken when the 429 is served: taken earlier, a slow CLI start-up would eat it.
+    const retryAt = (): Record<string, string> => ({ "retry-after": new Date(Date.now() + 3_000).toUTCString() });
+    proxy.setRules([{ method: "GET", path: layerPath(), nth: 1, action: { kind: "status", status: 429, headers: retryAt } }]);
     const r = await pull();
     expect(r.code, r.stderr).toBe(0);
     const gets = proxy.matching("GET", layerPath());

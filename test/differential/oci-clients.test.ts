@@ -7,7 +7,8 @@
  * every client pushes, wasm-oci pulls byte for byte; the detached signatures wasm-oci publishes
  * are listed by `oras discover` and `regctl artifact list`; a signature `oras attach` adds is
  * found by `wasm-oci pull` (and verifies). Across the two: `oras cp -r` and `regctl image copy
- * --referrers` carry our signature from one registry kind to the other, where wasm-oci finds it.
+ * --referrers` carry our signature from one registry kind to the other, where wasm-oci finds it;
+ * `oras cp -r` to and from OCI layouts keeps it too, and wasm-oci reads oras's layouts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
@@ -236,6 +237,28 @@ describe.skipIf(missing)("OCI clients vs wasm-oci (oras, crane, regctl, skopeo) 
       });
     });
   }
+
+  it("OCI layouts with signatures: oras cp -r copies wasm-oci's layout to a registry, and a registry image with its signature into a layout that wasm-oci pulls and pushes", async () => {
+    // wasm-oci's layout (the signature entry carries our subject annotation) -> registry, by oras.
+    const ours = tmp.path("layouts/ours");
+    await cli(["image", compPath, "-o", ours, "-t", "v1", "-S", sigPath]);
+    await tool("oras", ["cp", "-r", "--from-oci-layout", `${ours}:v1`, "--to-plain-http", `${refReg.host}/from-layout/app:v1`]);
+    await cli(["pull", `${refReg.host}/from-layout/app:v1`, "-o", tmp.path("layouts/a.wasm"), "--signature-output", tmp.path("layouts/a.sig"), ...freshCacheArgs(tmp.path("layouts/ca"))]);
+    expect(bytesId(await readFile(tmp.path("layouts/a.sig")))).toEqual(bytesId(await readFile(sigPath)));
+    // registry -> oras's layout: its index.json lists the signature with its artifactType only
+    // (no subject annotation); wasm-oci found nothing there before.
+    await cli(["push", compPath, `${dist.host}/to-layout/app:v1`, "-S", sigPath]);
+    const theirs = tmp.path("layouts/theirs");
+    await tool("oras", ["cp", "-r", "--from-plain-http", `${dist.host}/to-layout/app:v1`, "--to-oci-layout", `${theirs}:v1`]);
+    await cli(["pull", `oci-layout:${theirs}:v1`, "-o", tmp.path("layouts/b.wasm"), "--signature-output", tmp.path("layouts/b.sig")]);
+    sameBytes(await readFile(tmp.path("layouts/b.wasm")), "oras layout, wasm-oci pull");
+    expect(bytesId(await readFile(tmp.path("layouts/b.sig")))).toEqual(bytesId(await readFile(sigPath)));
+    // ... and pushed from that layout, the signature goes along as the image's referrer.
+    const pushed = JSON.parse((await cli(["push", `oci-layout:${theirs}:v1`, `${refReg.host}/relayed/app:v1`, "--json"])).stdout) as { referrers: Array<{ artifactType: string }> };
+    expect(pushed.referrers.map((r) => r.artifactType)).toEqual([SIG_TYPE]);
+    const discovered = JSON.parse((await tool("oras", ["discover", "--plain-http", "--format", "json", `${refReg.host}/relayed/app:v1`])).stdout) as { referrers: unknown[] };
+    expect(discovered.referrers).toHaveLength(1);
+  });
 
   it("oras cp -r and regctl image copy --referrers carry the signature between the two registry kinds", async () => {
     const [fromDist, fromApi] = [`${dist.host}/carry/app:v1`, `${refReg.host}/carry/app:v1`];

@@ -4,13 +4,13 @@
  * deterministically so the same image gives the same bytes.
  */
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { READ_LIMITS, readTextFile } from "../util/bounded-read.ts";
+import { READ_LIMITS, readRegularFile, readTextFile } from "../util/bounded-read.ts";
 import { join } from "node:path";
-import { UsageError, WasmOciError } from "../util/errors.ts";
+import { DigestMismatchError, UsageError, WasmOciError } from "../util/errors.ts";
 import { replaceDirAtomic, writeFileAtomic } from "../util/atomic-write.ts";
-import type { Digest } from "../util/digest.ts";
-import { imageIndexSchema, type Descriptor, type ImageIndex } from "./manifest.ts";
-import { ANNOTATION_REF_NAME, OCI_INDEX } from "./media-types.ts";
+import { sha256Digest, type Digest } from "../util/digest.ts";
+import { imageIndexSchema, parseManifest, type Descriptor, type ImageIndex } from "./manifest.ts";
+import { ANNOTATION_REF_NAME, MAX_MANIFEST_BYTES, OCI_INDEX } from "./media-types.ts";
 import type { ImageArtifacts } from "./wasm-image.ts";
 import { ANNOTATION_SIGNATURE_KIND, ANNOTATION_SIGNATURE_OF, WASM_SIGNATURE_ARTIFACT } from "./signature-artifact.ts";
 
@@ -119,6 +119,36 @@ export function layoutSignatureEntries(index: ImageIndex, subject: Digest): Desc
   return (index.manifests as Descriptor[]).filter(
     (m) => m.artifactType === WASM_SIGNATURE_ARTIFACT && m.annotations?.[ANNOTATION_SIGNATURE_OF] === subject,
   );
+}
+
+/** Manifests read at most when looking for signature entries that lack our subject annotation. */
+const MAX_UNANNOTATED_SIGNATURE_ENTRIES = 64;
+
+/**
+ * The signature entries of a layout for `subject`. Ours carry the subject as an index.json
+ * annotation; layouts written by other tools (`oras cp -r --to-oci-layout`) list a referrer with
+ * its artifactType only, so there the manifest's own subject decides (read digest-checked).
+ */
+export async function findLayoutSignatureEntries(dir: string, index: ImageIndex, subject: Digest): Promise<Descriptor[]> {
+  const found = layoutSignatureEntries(index, subject);
+  const unannotated = (index.manifests as Descriptor[]).filter(
+    (m) => m.artifactType === WASM_SIGNATURE_ARTIFACT && m.annotations?.[ANNOTATION_SIGNATURE_OF] === undefined,
+  );
+  for (const m of unannotated.slice(-MAX_UNANNOTATED_SIGNATURE_ENTRIES)) {
+    const path = layoutBlobPath(dir, m.digest as Digest);
+    let bytes: Buffer;
+    try {
+      bytes = await readRegularFile(path, MAX_MANIFEST_BYTES, (size) => new WasmOciError("MANIFEST_TOO_LARGE", `manifest ${path} is ${size} bytes or more; at most ${MAX_MANIFEST_BYTES} are read`));
+    } catch (e) {
+      if (e instanceof WasmOciError) throw e;
+      throw new WasmOciError("MANIFEST_NOT_FOUND", `signature manifest ${m.digest} listed in oci-layout:${dir}/index.json is missing (${path})`);
+    }
+    const got = sha256Digest(bytes);
+    if (got !== m.digest) throw new DigestMismatchError(`signature manifest ${path}`, m.digest as Digest, got);
+    const parsed = parseManifest(bytes, m.mediaType, `signature manifest ${m.digest} of oci-layout:${dir}`);
+    if (parsed.kind === "manifest" && parsed.manifest.subject?.digest === subject) found.push(m);
+  }
+  return found;
 }
 
 function indexBytes(manifests: Descriptor[]): string {

@@ -11,7 +11,7 @@ import { UsageError, WasmOciError } from "../util/errors.ts";
 import { readFileWithDigest, sha256Digest, type Digest } from "../util/digest.ts";
 import { log } from "../util/log.ts";
 import { mapLimit, TRANSFER_CONCURRENCY } from "./concurrency.ts";
-import { addImageToLayout, layoutBlobPath, layoutSignatureEntries, readLayoutIndex, selectLayoutEntry } from "./layout.ts";
+import { addImageToLayout, findLayoutSignatureEntries, layoutBlobPath, readLayoutIndex, selectLayoutEntry } from "./layout.ts";
 import { parseManifest, type Descriptor, type ImageIndex } from "./manifest.ts";
 import { progressBar } from "./progress.ts";
 import { retryDelay, type RetryPolicy } from "./retry-policy.ts";
@@ -151,13 +151,13 @@ async function readLayoutManifest(dir: string, digest: Digest): Promise<Buffer> 
 
 /**
  * The signature artifacts a layout holds for `subject` (index.json entries written by `image
- * --signature`), digest-checked. When the pushed manifest differs from the layout's (annotations
+ * --signature`, or by another tool such as `oras cp -r --to-oci-layout`), digest-checked. When the pushed manifest differs from the layout's (annotations
  * added on push), the artifact is rebuilt around the same signature bytes with the new subject:
  * the signature covers the module, not the manifest.
  */
 async function layoutReferrers(dir: string, index: ImageIndex, subject: Digest, top: Descriptor): Promise<ImageArtifacts[]> {
   const out: ImageArtifacts[] = [];
-  for (const entry of layoutSignatureEntries(index, subject)) {
+  for (const entry of await findLayoutSignatureEntries(dir, index, subject)) {
     const bytes = await readLayoutManifest(dir, entry.digest);
     const what = `signature artifact ${entry.digest} of oci-layout:${dir}`;
     const parsed = parseManifest(bytes, entry.mediaType, what);

@@ -11,7 +11,7 @@ import { WasmOciError } from "../util/errors.ts";
 import type { Digest } from "../util/digest.ts";
 import { log } from "../util/log.ts";
 import { LayoutSource, RegistrySource, type ContentSource } from "./content-source.ts";
-import { layoutSignatureEntries, readLayoutIndex } from "./layout.ts";
+import { findLayoutSignatureEntries, readLayoutIndex } from "./layout.ts";
 import { parseManifest, type Descriptor, type ImageIndex } from "./manifest.ts";
 import { OCI_INDEX } from "./media-types.ts";
 import type { RegistryClient } from "./registry-client.ts";
@@ -108,7 +108,7 @@ function nullListAsEmpty(body: Buffer): Buffer {
  */
 export async function findSignatureReferrers(source: ContentSource, subject: Digest): Promise<{ descriptors: Descriptor[]; via: ReferrersVia }> {
   if (source instanceof LayoutSource) {
-    return { descriptors: layoutSignatureEntries(await readLayoutIndex(source.dir), subject), via: "oci-layout" };
+    return { descriptors: await findLayoutSignatureEntries(source.dir, await readLayoutIndex(source.dir), subject), via: "oci-layout" };
   }
   if (!(source instanceof RegistrySource)) return { descriptors: [], via: "tag-fallback" };
   const api = await source.client.getReferrers(source.repository, subject);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { CLI_NODE, cliBuilt, runCli } from "../helpers/cli.ts";
 import { runCommand } from "../helpers/processes.ts";
+import { ORACLE_BIN, oraclesMissing } from "../helpers/oracles.ts";
 import { COUNTER_WAT } from "../helpers/wasm-fixtures.ts";
 import { parseInvoke } from "../../tools/src/run/invoke-expr.ts";
 
@@ -73,6 +74,32 @@ const PRINT_WAT = `(component
   (core instance $i (instantiate $m (with "h" (instance $hi))))
   (func $greet (result u32) (canon lift (core func $i "greet")))
   (export "greet" (func $greet)))`;
+
+// count() returns how many variables wasi:cli/environment gives the component.
+const ENV_COUNT_WAT = `(component
+  (import "wasi:cli/environment@0.2.3" (instance $env
+    (export "get-environment" (func (result (list (tuple string string)))))))
+  (core module $mem
+    (memory (export "memory") 4)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.xor (i32.sub (local.get 2) (i32.const 1)) (i32.const -1))))
+      (global.set $next (i32.add (local.get $p) (local.get 3)))
+      (local.get $p)))
+  (core instance $memi (instantiate $mem))
+  (alias core export $memi "memory" (core memory $memory))
+  (alias core export $memi "realloc" (core func $realloc))
+  (core func $getenv (canon lower (func $env "get-environment") (memory $memory) (realloc $realloc)))
+  (core module $m
+    (import "h" "getenv" (func $getenv (param i32)))
+    (import "h" "memory" (memory 1))
+    (func (export "count") (result i32) (call $getenv (i32.const 8)) (i32.load (i32.const 12))))
+  (core instance $hi (export "getenv" (func $getenv)) (export "memory" (memory $memory)))
+  (core instance $i (instantiate $m (with "h" (instance $hi))))
+  (func $count (result u32) (canon lift (core func $i "count")))
+  (export "count" (func $count)))`;
 
 // A global initialised with i32.add: the extended-const proposal (componentize-qjs output uses it).
 const EXTENDED_CONST_CORE = `(module
@@ -229,6 +256,28 @@ describe.skipIf(!cliBuilt())("wasm-oci run", () => {
     const plain = await runCli(["run", print, "--invoke", "greet()", "--expect", "7"]);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toBe("7\n");
+  });
+
+  it("the component sees only the variables given with --env, never ours (which may hold credentials), as in wasmtime", async () => {
+    const envWasm = join(dir, "env-count.wasm");
+    await writeFile(envWasm, await parse(ENV_COUNT_WAT));
+    const secretEnv = { env: { WASM_OCI_TEST_REGISTRY_TOKEN: "s3cret-token" } };
+    const none = await runCli(["run", envWasm, "--invoke", "count()"], secretEnv);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toBe("0\n");
+    const two = await runCli(["run", envWasm, "--invoke", "count()", "--env", "A=1", "--env", "B=x=y", "--expect", "2"], secretEnv);
+    expect(two.code, two.stderr).toBe(0);
+    const bad = await runCli(["run", envWasm, "--invoke", "count()", "--env", "NOEQUALS"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("expected NAME=VALUE");
+    // The reference runtime gives the same answers for the same flags.
+    if (!oraclesMissing(["wasmtime"])) {
+      const wasmtime = join(ORACLE_BIN, "wasmtime");
+      const wt0 = await runCommand(wasmtime, ["run", "--invoke", "count()", envWasm], { env: { ...process.env, ...secretEnv.env } });
+      expect(wt0.stdout.trim()).toBe("0");
+      const wt2 = await runCommand(wasmtime, ["run", "--env", "A=1", "--env", "B=x=y", "--invoke", "count()", envWasm]);
+      expect(wt2.stdout.trim()).toBe("2");
+    }
   });
 
   it("--component-output appends the component's output to a file", async () => {

@@ -36,6 +36,11 @@ function candidates(expr: InvokeExpr): { instanceCandidates: string[] | null; fu
 export interface RunOptions {
   /** Where the component's stdout and stderr go: a file (appended), else our stderr. */
   componentOutput?: string;
+  /**
+   * The component's whole WASI environment. Nothing of ours is inherited (as wasmtime does): our
+   * environment may hold registry credentials, which a component under test must not read.
+   */
+  env?: Record<string, string>;
 }
 
 /**
@@ -83,6 +88,8 @@ async function callInWorker(url: string, expr: InvokeExpr, options: RunOptions):
     workerData: { url, ...candidates(expr), args: expr.args },
     stdout: true,
     stderr: true,
+    // preview2-shim answers wasi:cli/environment from the worker's process.env.
+    env: { ...(options.env ?? {}) },
   });
   const sink: Writable = options.componentOutput !== undefined ? createWriteStream(options.componentOutput, { flags: "a" }) : process.stderr;
   const drained = [worker.stdout, worker.stderr].map(

@@ -11,6 +11,18 @@ interface RunOptions {
   expect?: string;
   json?: boolean;
   componentOutput?: string;
+  env: string[];
+}
+
+/** `--env NAME=VALUE` entries into the component's environment (names as wasmtime accepts them). */
+function parseEnv(entries: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--env ${JSON.stringify(entry)}: expected NAME=VALUE`, "INVALID_ENV");
+    env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
 }
 
 export function register(program: Command): void {
@@ -21,6 +33,7 @@ export function register(program: Command): void {
     .requiredOption("--invoke <call>", 'call expression: fn(1, "x"), iface.fn(...), or ns:pkg/iface@1.0.0#fn(...); arguments are JSON')
     .option("--expect <json>", "expected result (JSON); exit 1 with a diff when the result differs")
     .option("--json", "print one JSON document {invoke, result, expected?, ok}")
+    .option("--env <NAME=VALUE>", "set a variable in the component's environment (repeatable); nothing else of ours is passed", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--component-output <file>", "append the component's own stdout and stderr to this file (default: our stderr; never stdout)")
     .action(async (component: string, opts: RunOptions) => {
       const expr = parseInvoke(opts.invoke);
@@ -32,7 +45,8 @@ export function register(program: Command): void {
           throw new UsageError(`--expect: not valid JSON: ${(e as Error).message}`, "INVALID_EXPECT");
         }
       }
-      const result = await runComponent(component, expr, opts.componentOutput !== undefined ? { componentOutput: opts.componentOutput } : {});
+      const env = parseEnv(opts.env);
+      const result = await runComponent(component, expr, { env, ...(opts.componentOutput !== undefined ? { componentOutput: opts.componentOutput } : {}) });
       const ok = opts.expect === undefined || canonicalJson(result) === canonicalJson(expected);
       printResult(opts.json, { invoke: opts.invoke, result, ...(opts.expect !== undefined ? { expected } : {}), ok }, () => JSON.stringify(result));
       if (!ok) {

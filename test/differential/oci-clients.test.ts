@@ -202,7 +202,7 @@ describe.skipIf(missing)("OCI clients vs wasm-oci (oras, crane, regctl, skopeo) 
         expect(bytesId(await readFile(tmp.path(`${kind}/sig.bin`)))).toEqual(bytesId(await readFile(sigPath)));
       });
 
-      it("a signature `oras attach` adds (beside an SBOM) is found by wasm-oci pull and verifies", async () => {
+      it("a signature `oras attach` (beside an SBOM) or `regctl artifact put --subject` adds is found by wasm-oci pull and verifies", async () => {
         const { host } = target();
         const ref = `${host}/attached/app:v1`;
         const digest = JSON.parse((await cli(["push", compPath, ref, "--json"])).stdout).digest as string;
@@ -226,6 +226,13 @@ describe.skipIf(missing)("OCI clients vs wasm-oci (oras, crane, regctl, skopeo) 
           JSON.stringify({ default_signing_required: true, signature_type: "detached", keys: { release: { public_key: pkPath } } }),
         );
         await cli(["pull", ref, "-o", tmp.path(`${kind}/policy.wasm`), "--policy", tmp.path(`${kind}-policy.json`), ...freshCacheArgs(tmp.path(`${kind}/cache-policy`))]);
+
+        // regctl's way of attaching (artifact put --subject) is found the same way.
+        const viaRegctl = `${host}/attached-by-regctl/app:v1`;
+        await cli(["push", compPath, viaRegctl]);
+        await tool("regctl", ["artifact", "put", "--subject", viaRegctl, "--artifact-type", SIG_TYPE, "--file", "in/app.sig", "--file-media-type", SIG_TYPE]);
+        await cli(["pull", viaRegctl, "-o", tmp.path(`${kind}/regctl-attached.wasm`), "--signature-output", tmp.path(`${kind}/regctl-attached.sig`), ...freshCacheArgs(tmp.path(`${kind}/cache-regctl-attached`))]);
+        expect(bytesId(await readFile(tmp.path(`${kind}/regctl-attached.sig`)))).toEqual(bytesId(await readFile(sigPath)));
 
         // wasm-oci then adds its own signature (another key): oras's entries stay listed beside it.
         await cli(["keygen", "-k", tmp.path(`${kind}-k2.sk`), "-K", tmp.path(`${kind}-k2.pk`)]);

@@ -65,8 +65,8 @@ describe.skipIf(!registryAvailable() || !existsSync(tsx) || !cliBuilt())("pnpm d
     expect(r.stdout).toContain("signatures: auth-service, signed-service, payment-service verified");
     expect(r.stdout).toMatch(/data-service: not signed, verify refuses it/);
     if (bazelAvailable()) {
-      expect(r.stdout).toMatch(/bazel build \/\/examples\/wac_oci_composition\/\.\.\.: [\d.]+ s, 8 tested components/);
-      expect(r.stdout).toContain("apps: 9 invocations answered as their tests expect (built with Bazel 4.2.3)");
+      expect(r.stdout).toMatch(/bazel build \/\/examples\/wac_oci_composition\/\.\.\.: [\d.]+ s, 9 tested components/);
+      expect(r.stdout).toContain("apps: 10 invocations answered as their tests expect (built with Bazel 4.2.3)");
       expect(r.stdout).toMatch(/stopped the Bazel server \(bazel shutdown/);
     } else {
       expect(r.stdout).toContain("Bazel build is SKIPPED");

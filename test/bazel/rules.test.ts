@@ -4,14 +4,14 @@
  * the reproducibility test adds a second output base. Tests run in order and share state.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliBuilt, REPO_ROOT } from "../helpers/cli.ts";
 import { registryAvailable, type Registry } from "../helpers/registry.ts";
 import { runCommand } from "../helpers/processes.ts";
 import type { Tmp } from "../helpers/tmp.ts";
-import { bazelAvailable, GITHUB_TOKEN, processCounts, setupSuite, sha256, WASSETTE_POLICY_YAML, type Bazel } from "./harness.ts";
+import { bazelAvailable, GITHUB_TOKEN, processCounts, scanForSecrets, setupSuite, sha256, WASSETTE_POLICY_YAML, type Bazel } from "./harness.ts";
 
 /** The ERROR lines of a Bazel run and what follows each, without progress noise. */
 function errors(stderr: string): string {
@@ -282,27 +282,8 @@ describe.skipIf(!ready)("Bazel rules (Bazel 4.2.3, real registry)", () => {
   it("no secret in bazel-out, the registry config files or Bazel's logs", async () => {
     const outputBase = await bazel.info("output_base");
     const secrets = [reg.password!, GITHUB_TOKEN];
-    const hits: string[] = [];
-    let scanned = 0;
-    const scan = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await scan(p);
-        else if (e.isFile() && (await stat(p)).size < 64 << 20) {
-          const data = await readFile(p);
-          scanned++;
-          for (const s of secrets) if (data.includes(s)) hits.push(p);
-        }
-      }
-    };
     // The whole output base: bazel-out, command.log, java.log*, action cache, sandboxes, external/.
-    await scan(outputBase);
+    const { scanned, hits } = await scanForSecrets([outputBase], secrets);
     expect(existsSync(join(outputBase, "command.log"))).toBe(true);
     console.log(`[bazel] scanned ${scanned} files of the output base (bazel-out, command.log, java.log, caches) for the secrets`);
     expect(scanned).toBeGreaterThan(10);

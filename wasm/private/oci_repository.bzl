@@ -8,7 +8,7 @@ action, an action key or a cache. Verification and policy checks stay sandboxed 
 files this rule fetches (wasm_verify, wac_compose_with_oci with verify_signatures/security_policy).
 """
 
-load(":validate.bzl", "is_host")
+load(":validate.bzl", "is_digest", "is_host")
 
 # The variable that maps registries to client-side mirrors, e.g. a pull-through cache of a CI
 # network: "localhost:5000=127.0.0.1:5123,mirror.corp:443;ghcr.io=ghcr-cache.corp". Safe because the
@@ -19,14 +19,6 @@ MIRRORS_ENV = "WASM_OCI_MIRRORS"
 # of these variables in the repository's marker file, so only locations are listed here, never a
 # variable that may hold a secret (credential variables, proxy URLs with a password).
 _LOCATION_ENV = ["HOME", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "PATH"]
-
-def _is_digest(s):
-    if not s.startswith("sha256:") or len(s) != 71:
-        return False
-    for c in s[7:].elems():
-        if c not in "0123456789abcdef":
-            return False
-    return True
 
 def _split_image(owner, image):
     """(host, repository, tag, digest) of `[oci://]host/repo[:tag][@sha256:...]`."""
@@ -156,7 +148,7 @@ def _wasm_component_oci_repository_impl(rctx):
     digest = rctx.attr.digest or in_ref_digest
     if rctx.attr.digest and in_ref_digest and rctx.attr.digest != in_ref_digest:
         fail("%s: digest \"%s\" disagrees with the digest in image \"%s\"" % (owner, rctx.attr.digest, rctx.attr.image))
-    if digest and not _is_digest(digest):
+    if digest and not is_digest(digest):
         fail("%s: digest \"%s\" must be sha256: followed by 64 lowercase hex digits" % (owner, digest))
     cli = wasm_oci_cli(rctx)
     config = _registry_config(rctx, owner, host)

@@ -3,15 +3,7 @@
 load("//wasm:providers.bzl", "WasmComponentInfo", "WasmKeyPairInfo", "WasmRegistryConfigInfo", "WasmSecurityPolicyInfo")
 load(":policy.bzl", "public_key_file")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "run_wasm_oci", "wasm_oci_action_kwargs", "wasm_oci_tool")
-load(":validate.bzl", "is_host")
-
-def _is_digest(s):
-    if not s.startswith("sha256:") or len(s) != 71:
-        return False
-    for c in s[7:].elems():
-        if c not in "0123456789abcdef":
-            return False
-    return True
+load(":validate.bzl", "is_digest", "is_host")
 
 def split_reference(ref):
     """Splits a reference.
@@ -77,7 +69,7 @@ def resolve_reference(owner, attr, config_info):
             digest = pinned
         if not digest:
             fail("%s: image_ref \"%s\" needs digest = \"sha256:...\" (the component's own digest: a URL has no manifest to pin)" % (owner, attr.image_ref))
-        if not _is_digest(digest):
+        if not is_digest(digest):
             fail("%s: digest \"%s\" must be sha256: followed by 64 lowercase hex digits" % (owner, digest))
         file_name = url.split("/")[-1]
         component = attr.component_name or (file_name[:-len(".wasm")] if file_name.endswith(".wasm") else file_name)
@@ -111,7 +103,7 @@ def resolve_reference(owner, attr, config_info):
         tag = attr.tag or ("" if digest else "latest")
         ref = host + "/" + repo + (":" + tag if tag else "")
         component = attr.component_name
-    if digest and not _is_digest(digest):
+    if digest and not is_digest(digest):
         fail("%s: digest \"%s\" must be sha256: followed by 64 lowercase hex digits" % (owner, digest))
     return ref, digest, registry, component
 

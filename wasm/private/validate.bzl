@@ -53,6 +53,22 @@ def looks_like_secret(s):
         return True
     return False
 
+def is_digest(s):
+    """Whether s is a digest pin: "sha256:" and 64 lower-case hex digits.
+
+    Args:
+        s: the string to check.
+
+    Returns:
+        True for a well-formed sha256 digest.
+    """
+    if not s.startswith("sha256:") or len(s) != 71:
+        return False
+    for c in s[7:].elems():
+        if c not in "0123456789abcdef":
+            return False
+    return True
+
 def is_host(s):
     """Whether `s` is host[:port] with the characters registries use.
 

@@ -22,17 +22,16 @@ import { registryAvailable, startRegistry, type Registry } from "../helpers/regi
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
 import {
   bazelAvailable,
-  FRONTEND_WAT,
   GITHUB_TOKEN,
   makeBazel,
   makeWorkspace,
-  MATH_WAT,
   parseExecutionLog,
   processCounts,
   scanForSecrets,
   secretForms,
   type Bazel,
 } from "./harness.ts";
+import { FRONTEND_WAT, MATH_WAT } from "../helpers/wasm-fixtures.ts";
 
 const ready = bazelAvailable() && registryAvailable() && cliBuilt() && httpCacheAvailable();
 if (process.env["CI"] === "true" && !ready) throw new Error("fetch.test.ts: bazel, docker-registry, nginx and the built CLI are required under CI=true");

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { parse } from "@bytecodealliance/jco-transpile/wasm-tools";
+import { FRONTEND_WAT, MATH_WAT } from "../helpers/wasm-fixtures.ts";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT, runCli } from "../helpers/cli.ts";
@@ -142,29 +143,6 @@ export function processCounts(stderr: string): Record<string, number> {
 export async function readText(path: string): Promise<string> {
   return readFile(path, "utf8");
 }
-
-// The service: exports the interface test:math/ops with add(a, b).
-export const MATH_WAT = `(component
-  (core module $m (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
-  (core instance $i (instantiate $m))
-  (func $add (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
-  (instance $ops (export "add" (func $add)))
-  (export "test:math/ops" (instance $ops))
-)`;
-
-// The local frontend: imports test:math/ops, exports compute(x) = add(x, 10).
-export const FRONTEND_WAT = `(component
-  (import "test:math/ops" (instance $ops (export "add" (func (param "a" u32) (param "b" u32) (result u32)))))
-  (alias export $ops "add" (func $add))
-  (core func $add_low (canon lower (func $add)))
-  (core module $m
-    (import "ops" "add" (func $add (param i32 i32) (result i32)))
-    (func (export "compute") (param i32) (result i32) local.get 0 i32.const 10 call $add))
-  (core instance $imports (export "add" (func $add_low)))
-  (core instance $i (instantiate $m (with "ops" (instance $imports))))
-  (func $compute (param "x" u32) (result u32) (canon lift (core func $i "compute")))
-  (export "compute" (func $compute))
-)`;
 
 export const GITHUB_TOKEN = `ghp_${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 36)}`;
 // Bazel's own server log (java.log) records the client environment of every command and hides

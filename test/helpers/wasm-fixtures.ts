@@ -146,3 +146,27 @@ export async function writeFixture(dir: string, name: string, bytes: Uint8Array)
   await writeFile(path, bytes);
   return path;
 }
+
+// Two components the Bazel and worker tests wire together. The service exports test:math/ops with add(a, b).
+export const MATH_WAT = `(component
+  (core module $m (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+  (core instance $i (instantiate $m))
+  (func $add (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
+  (instance $ops (export "add" (func $add)))
+  (export "test:math/ops" (instance $ops))
+)`;
+
+// The local frontend: imports test:math/ops, exports compute(x) = add(x, 10).
+export const FRONTEND_WAT = `(component
+  (import "test:math/ops" (instance $ops (export "add" (func (param "a" u32) (param "b" u32) (result u32)))))
+  (alias export $ops "add" (func $add))
+  (core func $add_low (canon lower (func $add)))
+  (core module $m
+    (import "ops" "add" (func $add (param i32 i32) (result i32)))
+    (func (export "compute") (param i32) (result i32) local.get 0 i32.const 10 call $add))
+  (core instance $imports (export "add" (func $add_low)))
+  (core instance $i (instantiate $m (with "ops" (instance $imports))))
+  (func $compute (param "x" u32) (result u32) (canon lift (core func $i "compute")))
+  (export "compute" (func $compute))
+)`;
+

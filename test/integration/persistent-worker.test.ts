@@ -12,28 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_NODE, CLI_PATH, cliBuilt, runCli } from "../helpers/cli.ts";
 import { killGroup, spawnTracked } from "../helpers/processes.ts";
 import { listFiles, makeTmp, type Tmp } from "../helpers/tmp.ts";
-import { COUNTER_WAT } from "../helpers/wasm-fixtures.ts";
+import { COUNTER_WAT, FRONTEND_WAT, MATH_WAT } from "../helpers/wasm-fixtures.ts";
 
 const ABORT_MARK = "WASM-TOOLS-ABORT-TEST";
 const ENV = { WASM_OCI_LOG: "warn", SOURCE_DATE_EPOCH: "0", TZ: "UTC", WASM_OCI_TEST_WASM_TOOLS_ABORT: ABORT_MARK };
 
-const MATH_WAT = `(component
-  (core module $m (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
-  (core instance $i (instantiate $m))
-  (func $add (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
-  (instance $ops (export "add" (func $add)))
-  (export "test:math/ops" (instance $ops)))`;
-const FRONTEND_WAT = `(component
-  (import "test:math/ops" (instance $ops (export "add" (func (param "a" u32) (param "b" u32) (result u32)))))
-  (alias export $ops "add" (func $add))
-  (core func $add_low (canon lower (func $add)))
-  (core module $m
-    (import "ops" "add" (func $add (param i32 i32) (result i32)))
-    (func (export "compute") (param i32) (result i32) local.get 0 i32.const 10 call $add))
-  (core instance $imports (export "add" (func $add_low)))
-  (core instance $i (instantiate $m (with "ops" (instance $imports))))
-  (func $compute (param "x" u32) (result u32) (canon lift (core func $i "compute")))
-  (export "compute" (func $compute)))`;
 const APP_WAC = `package test:app;
 let math = new test:math {};
 let frontend = new test:frontend { "test:math/ops": math["test:math/ops"] };

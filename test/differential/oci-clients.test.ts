@@ -22,6 +22,7 @@ import { startReferrersRegistry, type ReferrersRegistry } from "../helpers/refer
 import { registryAvailable, startRegistry, type Registry } from "../helpers/registry.ts";
 import { makeTmp, type Tmp } from "../helpers/tmp.ts";
 import { interfaceComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
+import { cliOk, withOverrides } from "./lib/processes.ts";
 
 const SIG_TYPE = "application/vnd.wasm.signature.v1+wasmsig";
 const WASM_CONFIG = "application/vnd.wasm.config.v0+json";
@@ -48,14 +49,7 @@ describe.skipIf(missing)("OCI clients vs wasm-oci (oras, crane, regctl, skopeo) 
   let pkPath: string;
   const targets: Target[] = [];
 
-  const procEnv = (): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = { ...process.env };
-    for (const [k, v] of Object.entries(env)) {
-      if (v === undefined) delete e[k];
-      else e[k] = v;
-    }
-    return e;
-  };
+  const procEnv = (): NodeJS.ProcessEnv => withOverrides(env);
   const tool = async (name: "oras" | "crane" | "regctl" | "skopeo", args: string[]) => {
     const bin = name === "skopeo" ? "skopeo" : oracle(name);
     const full = name === "skopeo" ? ["--insecure-policy", ...args] : args;
@@ -63,11 +57,7 @@ describe.skipIf(missing)("OCI clients vs wasm-oci (oras, crane, regctl, skopeo) 
     expect(r.code, `${name} ${args.join(" ")}\n${r.stdout}\n${r.stderr}`).toBe(0);
     return r;
   };
-  const cli = async (args: string[]) => {
-    const r = await runCli(args, { env });
-    expect(r.code, `wasm-oci ${args.join(" ")}\n${r.stderr}`).toBe(0);
-    return r;
-  };
+  const cli = (args: string[]) => cliOk(args, env);
   /** One interop case: `got` must be the component's bytes exactly. */
   const sameBytes = (got: Buffer, what: string) => {
     tally.cases++;

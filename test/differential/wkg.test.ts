@@ -22,6 +22,7 @@ import { startReferrersRegistry, type ReferrersRegistry } from "../helpers/refer
 import { registryAvailable, startRegistry, type Registry } from "../helpers/registry.ts";
 import { makeTmp, writeJson, type Tmp } from "../helpers/tmp.ts";
 import { interfaceComponent, writeFixture } from "../helpers/wasm-fixtures.ts";
+import { cliOk, withOverrides } from "./lib/processes.ts";
 
 const missing = !registryAvailable() || oraclesMissing(["wkg", "cue"]);
 
@@ -36,11 +37,7 @@ describe.skipIf(missing)("wkg vs wasm-oci: config.toml, push and pull", () => {
   let compPath: string;
 
   const procEnv = (): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = { ...process.env };
-    for (const [k, v] of Object.entries(env)) {
-      if (v === undefined) delete e[k];
-      else e[k] = v;
-    }
+    const e = withOverrides(env);
     // wkg reads its cache and global config from the XDG dirs under the temp HOME.
     e["XDG_CONFIG_HOME"] = tmp.path("home", ".config");
     return e;
@@ -51,11 +48,7 @@ describe.skipIf(missing)("wkg vs wasm-oci: config.toml, push and pull", () => {
     expect(r.code, `wkg ${args.join(" ")}\n${r.stdout}\n${r.stderr}`).toBe(0);
     return r;
   };
-  const cli = async (args: string[]) => {
-    const r = await runCli(args, { env });
-    expect(r.code, `wasm-oci ${args.join(" ")}\n${r.stderr}`).toBe(0);
-    return r;
-  };
+  const cli = (args: string[]) => cliOk(args, env);
   const sameBytes = (got: Buffer, what: string) => {
     tally.transfers++;
     expect(bytesId(got), what).toBe(bytesId(comp));

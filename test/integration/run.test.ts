@@ -75,6 +75,16 @@ const PRINT_WAT = `(component
   (func $greet (result u32) (canon lift (core func $i "greet")))
   (export "greet" (func $greet)))`;
 
+/** A typed COMPILE_FAILED (exit 1) naming the feature: no stack trace, nothing on stdout. */
+function expectCompileFailed(r: { code: number; stdout: string; stderr: string }, feature: RegExp): void {
+  expect(r.stderr).toContain("cannot compile a core module of the component: ");
+  expect(r.stderr).toMatch(feature);
+  expect(r.stderr).toContain("[COMPILE_FAILED]");
+  expect(r.stderr).not.toMatch(/Unhandled|triggerUncaughtException|\n\s+at /);
+  expect(r.stdout).toBe("");
+  expect(r.code).toBe(1);
+}
+
 // count() returns how many variables wasi:cli/environment gives the component.
 const ENV_COUNT_WAT = `(component
   (import "wasi:cli/environment@0.2.3" (instance $env
@@ -304,11 +314,7 @@ describe.skipIf(!cliBuilt())("wasm-oci run", () => {
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toBe(42);
     } else {
-      expect(r.stderr).toMatch(/cannot compile a core module of the component: it uses the WebAssembly feature extended-const; Node 22 and later enable it/);
-      expect(r.stderr).toContain("[COMPILE_FAILED]");
-      expect(r.stderr).not.toMatch(/Unhandled|triggerUncaughtException|\n\s+at /);
-      expect(r.stdout).toBe("");
-      expect(r.code).toBe(1);
+      expectCompileFailed(r, /it uses the WebAssembly feature extended-const; Node 22 and later enable it/);
     }
     expect(await readdir(tmpRoot)).toEqual([]);
   });
@@ -319,10 +325,7 @@ describe.skipIf(!cliBuilt())("wasm-oci run", () => {
     const tmpRoot = join(dir, "tmp-wide");
     await mkdir(tmpRoot);
     const r = await runCli(["run", file, "--invoke", "answer()", "--json"], { env: { TEST_TMPDIR: tmpRoot } });
-    expect(r.stderr).toMatch(/cannot compile a core module of the component: it uses the WebAssembly feature wide-arithmetic; .*\[COMPILE_FAILED\]/);
-    expect(r.stderr).not.toMatch(/Unhandled|triggerUncaughtException|\n\s+at /);
-    expect(r.stdout).toBe("");
-    expect(r.code).toBe(1);
+    expectCompileFailed(r, /it uses the WebAssembly feature wide-arithmetic; /);
     expect(await readdir(tmpRoot)).toEqual([]);
   });
 
